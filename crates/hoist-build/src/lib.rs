@@ -1,0 +1,1 @@
+//! hoist-build (skeleton, being written).

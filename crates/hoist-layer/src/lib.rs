@@ -1,0 +1,1 @@
+//! hoist-layer (skeleton, being written).

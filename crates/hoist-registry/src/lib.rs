@@ -1,0 +1,1 @@
+//! hoist-registry (skeleton, being written).

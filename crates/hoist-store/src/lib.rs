@@ -1,0 +1,1 @@
+//! hoist-store (skeleton, being written).

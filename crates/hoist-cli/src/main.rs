@@ -1,1 +1,124 @@
-fn main() {}
+//! `hoist`: build, store and move OCI images without a daemon and without root.
+
+mod build;
+mod images;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Daemonless, rootless container image builder and registry toolkit.
+#[derive(Parser)]
+#[command(name = "hoist", version, about, propagate_version = true)]
+struct Cli {
+    /// Local store directory [env: HOIST_ROOT] [default: $XDG_DATA_HOME/hoist]
+    #[arg(long, global = true, value_name = "DIR")]
+    root: Option<PathBuf>,
+    /// Log filter for diagnostics on stderr (e.g. `debug`, `hoist_store=trace`).
+    #[arg(long, global = true, env = "HOIST_LOG", default_value = "warn")]
+    log: String,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Build an image from a Dockerfile.
+    Build(build::BuildArgs),
+    /// List images in the local store.
+    Images(images::ImagesArgs),
+    /// Give an image in the store another name.
+    Tag {
+        /// Existing image.
+        source: String,
+        /// New name.
+        target: String,
+    },
+    /// Remove image names from the store (and blobs nothing else uses).
+    Rmi {
+        /// Images to remove (default tag `latest`).
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
+    /// Print an image's manifest and config as JSON.
+    Inspect {
+        /// Image in the store.
+        image: String,
+    },
+    /// Write images to an archive file.
+    Save(images::SaveArgs),
+    /// Load images from an oci-archive or docker-archive file.
+    Load {
+        /// Archive to read.
+        #[arg(short, long)]
+        input: PathBuf,
+    },
+    /// Remove blobs no image references, and stale temporary files.
+    Prune,
+    /// Developer tools.
+    Debug {
+        #[command(subcommand)]
+        command: DebugCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum DebugCmd {
+    /// Print a Dockerfile's parse in BuildKit's AST dump notation.
+    Parse {
+        /// Dockerfile (default `Dockerfile`; `-` for stdin).
+        file: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    progress::init_logging(&cli.log);
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            progress::print_error(&e);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let root = cli
+        .root
+        .clone()
+        .unwrap_or_else(hoist_store::Store::default_root);
+    match cli.command {
+        Cmd::Build(args) => build::run(&root, args),
+        Cmd::Images(args) => images::list(&root, &args),
+        Cmd::Tag { source, target } => images::tag(&root, &source, &target),
+        Cmd::Rmi { images } => images::rmi(&root, &images),
+        Cmd::Inspect { image } => images::inspect(&root, &image),
+        Cmd::Save(args) => images::save(&root, &args),
+        Cmd::Load { input } => images::load(&root, &input),
+        Cmd::Prune => images::prune(&root),
+        Cmd::Debug {
+            command: DebugCmd::Parse { file },
+        } => debug_parse(file),
+    }
+}
+
+fn debug_parse(file: Option<PathBuf>) -> anyhow::Result<()> {
+    use std::io::Read;
+    let file = file.unwrap_or_else(|| PathBuf::from("Dockerfile"));
+    let (name, text) = if file.as_os_str() == "-" {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        ("-".to_string(), s)
+    } else {
+        let text = std::fs::read_to_string(&file)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+        (file.display().to_string(), text)
+    };
+    // The parser-level tree, as BuildKit's own dump prints it (flags not yet validated).
+    let tree = hoist_dockerfile::syntax::parse_syntax(&name, &text)?;
+    print!("{}", hoist_dockerfile::dump_syntax(&tree));
+    Ok(())
+}

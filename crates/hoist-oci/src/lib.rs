@@ -4,12 +4,16 @@
 //! [`Platform`]. The image-spec JSON types (manifest, index, config, descriptor) are
 //! re-exported from `oci-spec` under [`spec`]. This crate does no I/O.
 
+mod config;
 mod digest;
 mod error;
 pub mod media;
 mod platform;
 mod reference;
 
+pub use config::{
+    ContainerConfig, Empty, HealthConfig, History, ImageConfig, RootFs, canonical_json,
+};
 pub use digest::{Digest, DigestAlgorithm, Hasher, parse_digest, sha256_of};
 pub use error::OciError;
 pub use media::MediaType;

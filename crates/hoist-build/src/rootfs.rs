@@ -1,0 +1,166 @@
+//! A stage's filesystem, materialised on demand from its layers, and user lookups in it.
+//!
+//! Stages built only from COPY never need one; `COPY --from`, `--chown=name` and `WORKDIR`
+//! on a base image do. Layers are extracted in order (whiteouts applied) into a private
+//! directory under the store's work area, never the host's `/`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hoist_oci::Digest;
+use hoist_oci::media::Compression;
+use hoist_store::Store;
+
+use crate::BuildError;
+
+/// A layer of an image being built: its blob in the store and its diffID.
+#[derive(Debug, Clone)]
+pub struct LayerRef {
+    /// Compressed blob digest.
+    pub digest: Digest,
+    /// Blob size.
+    pub size: u64,
+    /// Media type of the blob.
+    pub media_type: hoist_oci::MediaType,
+    /// Uncompressed digest.
+    pub diff_id: Digest,
+}
+
+/// A lazily materialised root filesystem.
+#[derive(Default)]
+pub(crate) struct StageFs {
+    dir: Option<tempfile::TempDir>,
+    applied: usize,
+}
+
+impl StageFs {
+    /// Makes sure every layer in `layers` is extracted, returning the root.
+    pub(crate) fn ensure(
+        &mut self,
+        store: &Store,
+        layers: &[LayerRef],
+    ) -> Result<PathBuf, BuildError> {
+        if self.dir.is_none() {
+            self.dir = Some(store.work_dir("rootfs-")?);
+            self.applied = 0;
+        }
+        let root = self
+            .dir
+            .as_ref()
+            .map(|d| d.path().to_path_buf())
+            .unwrap_or_default();
+        for layer in &layers[self.applied..] {
+            let file = store.open_blob(&layer.digest)?;
+            tracing::debug!(digest = %layer.digest, root = %root.display(), "extracting layer");
+            let opts = hoist_layer::ExtractOptions {
+                whiteouts: true,
+                ..Default::default()
+            };
+            hoist_layer::extract(std::io::BufReader::new(file), &root, &opts)?;
+        }
+        self.applied = layers.len();
+        Ok(root)
+    }
+
+    /// True when a rootfs exists (so new layers must be applied to it too).
+    pub(crate) fn is_materialized(&self) -> bool {
+        self.dir.is_some()
+    }
+}
+
+/// Compression of a layer's media type, defaulting to gzip for unknown Docker types.
+pub(crate) fn layer_compression(mt: &hoist_oci::MediaType) -> Compression {
+    hoist_oci::media::layer_compression(mt).unwrap_or(Compression::Gzip)
+}
+
+/// Reads `/etc/<name>` from a rootfs without following symlinks out of it.
+fn read_etc(root: Option<&Path>, name: &str) -> Option<String> {
+    let root = root?;
+    let etc = root.join("etc");
+    let file = etc.join(name);
+    for p in [&etc, &file] {
+        if fs::symlink_metadata(p).ok()?.file_type().is_symlink() {
+            tracing::warn!(path = %p.display(), "not following symlink in rootfs for user lookup");
+            return None;
+        }
+    }
+    fs::read_to_string(file).ok()
+}
+
+/// Looks a name up in a passwd/group style file: field 0 is the name, field 2 the id.
+fn lookup(text: &str, name: &str) -> Option<(u32, Option<u32>)> {
+    text.lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.first() == Some(&name) && f.len() > 2)
+        .and_then(|f| {
+            let id = f[2].parse().ok()?;
+            Some((id, f.get(3).and_then(|g| g.parse().ok())))
+        })
+}
+
+/// Resolves a `--chown` value (`user[:group]`, names or numbers) to numeric ids.
+///
+/// As Docker: a user without a group uses the user's numeric id as the group id; names are
+/// looked up in the rootfs's `/etc/passwd` and `/etc/group`.
+pub(crate) fn resolve_chown(spec: &str, root: Option<&Path>) -> Result<(u32, u32), String> {
+    let (user, group) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    if user.is_empty() {
+        return Err(format!("invalid --chown value {spec:?}: empty user"));
+    }
+    let uid = match user.parse::<u32>() {
+        Ok(n) => n,
+        Err(_) => {
+            let passwd = read_etc(root, "passwd").ok_or_else(|| {
+                format!("unable to find user {user}: no /etc/passwd in the image")
+            })?;
+            lookup(&passwd, user).map(|(uid, _)| uid).ok_or_else(|| {
+                format!("unable to find user {user}: no matching entries in passwd file")
+            })?
+        }
+    };
+    let gid = match group {
+        None | Some("") => uid,
+        Some(g) => match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => {
+                let groups = read_etc(root, "group").ok_or_else(|| {
+                    format!("unable to find group {g}: no /etc/group in the image")
+                })?;
+                lookup(&groups, g).map(|(gid, _)| gid).ok_or_else(|| {
+                    format!("unable to find group {g}: no matching entries in group file")
+                })?
+            }
+        },
+    };
+    Ok((uid, gid))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chown_numbers_and_names() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("etc")).unwrap();
+        fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(dir.path().join("etc/group"), "root:x:0:\nstaff:x:50:app\n").unwrap();
+        let r = Some(dir.path());
+        assert_eq!(resolve_chown("10", None), Ok((10, 10)));
+        assert_eq!(resolve_chown("10:20", None), Ok((10, 20)));
+        assert_eq!(resolve_chown("app", r), Ok((1000, 1000)));
+        assert_eq!(resolve_chown("app:staff", r), Ok((1000, 50)));
+        assert_eq!(resolve_chown("1:staff", r), Ok((1, 50)));
+        let e = resolve_chown("nobody", r).unwrap_err();
+        assert!(e.contains("no matching entries in passwd"), "{e}");
+        let e = resolve_chown("app", None).unwrap_err();
+        assert!(e.contains("no /etc/passwd"), "{e}");
+    }
+}

@@ -1,0 +1,209 @@
+//! `hoist build`.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, bail};
+use hoist_build::{BuildOptions, DockerfileSource};
+use hoist_oci::media::Compression;
+use hoist_oci::{Platform, Reference};
+use hoist_store::Store;
+
+use crate::progress::{ProgressMode, StderrReporter};
+
+/// Arguments of `hoist build`.
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// Context directory.
+    #[arg(default_value = ".")]
+    context: PathBuf,
+    /// Name the result (repeatable).
+    #[arg(short, long = "tag")]
+    tag: Vec<String>,
+    /// Dockerfile (default CONTEXT/Dockerfile; `-` reads stdin).
+    #[arg(short, long = "file")]
+    file: Option<PathBuf>,
+    /// Build argument `KEY=VALUE`, or `KEY` to take it from the environment (repeatable).
+    #[arg(long = "build-arg", value_name = "KEY[=VALUE]")]
+    build_arg: Vec<String>,
+    /// Stage to build.
+    #[arg(long)]
+    target: Option<String>,
+    /// Label for the final image, `KEY=VALUE` (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    label: Vec<String>,
+    /// Target platform, os/arch[/variant].
+    #[arg(long)]
+    platform: Option<String>,
+    /// Clamp timestamps to this Unix time (default: $SOURCE_DATE_EPOCH when set).
+    #[arg(long)]
+    timestamp: Option<i64>,
+    /// Layer compression.
+    #[arg(long, value_enum, default_value = "gzip")]
+    compression: CompressionArg,
+    /// Compression level (gzip 1-9, zstd 1-19).
+    #[arg(long)]
+    compression_level: Option<i32>,
+    /// Also export: type=oci,dest=DIR | type=oci-archive,dest=FILE | type=docker-archive,dest=FILE.
+    #[arg(long, short = 'o')]
+    output: Vec<String>,
+    /// Write the image ID (config digest) to this file.
+    #[arg(long)]
+    iidfile: Option<PathBuf>,
+    /// Write the manifest digest to this file.
+    #[arg(long)]
+    digest_file: Option<PathBuf>,
+    /// Progress output on stderr.
+    #[arg(long, value_enum, default_value = "auto")]
+    progress: ProgressMode,
+    /// Same as --progress=quiet.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum CompressionArg {
+    Gzip,
+    Zstd,
+    None,
+}
+
+/// Runs `hoist build`.
+pub fn run(root: &Path, args: BuildArgs) -> anyhow::Result<()> {
+    let opts = options(&args)?;
+    let outputs = args
+        .output
+        .iter()
+        .map(|o| parse_output(o))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let store = Store::open(root)
+        .with_context(|| format!("cannot open the store at {}", root.display()))?;
+    let mode = if args.quiet {
+        ProgressMode::Quiet
+    } else {
+        args.progress
+    };
+    let reporter = StderrReporter::new(mode);
+    let outcome = hoist_build::build(&store, &opts, &reporter)?;
+    let id = outcome.config_digest.to_string();
+    let digest = outcome.manifest.digest().to_string();
+    if let Some(f) = &args.iidfile {
+        std::fs::write(f, &id).with_context(|| format!("cannot write {}", f.display()))?;
+    }
+    if let Some(f) = &args.digest_file {
+        std::fs::write(f, &digest).with_context(|| format!("cannot write {}", f.display()))?;
+    }
+    let name = outcome.tags.first().cloned().unwrap_or_else(|| {
+        Reference::parse("localhost/hoist-build:latest").expect("static reference")
+    });
+    for out in outputs {
+        let images = [(name.clone(), outcome.manifest.clone())];
+        match out {
+            Output::Oci(dir) => hoist_store::archive::export_oci_dir(&store, &images, &dir)?,
+            Output::OciArchive(f) => hoist_store::archive::export_oci_archive(&store, &images, &f)?,
+            Output::DockerArchive(f) => {
+                hoist_store::archive::export_docker_archive(&store, &images, &f)?
+            }
+        }
+    }
+    for t in &outcome.tags {
+        if mode != ProgressMode::Quiet {
+            eprintln!("naming to {}", t.familiar());
+        }
+    }
+    println!("{id}");
+    Ok(())
+}
+
+fn options(args: &BuildArgs) -> anyhow::Result<BuildOptions> {
+    let dockerfile = match &args.file {
+        Some(p) if p.as_os_str() == "-" => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the Dockerfile from stdin")?;
+            DockerfileSource::Text {
+                name: "-".into(),
+                text,
+            }
+        }
+        other => DockerfileSource::Path(other.clone()),
+    };
+    let mut build_args = BTreeMap::new();
+    for a in &args.build_arg {
+        match a.split_once('=') {
+            Some((k, v)) => build_args.insert(k.to_string(), v.to_string()),
+            None => match std::env::var(a) {
+                Ok(v) => build_args.insert(a.clone(), v),
+                // Docker skips a bare KEY that is not in the environment.
+                Err(_) => None,
+            },
+        };
+    }
+    let mut labels = BTreeMap::new();
+    for l in &args.label {
+        let (k, v) = l.split_once('=').unwrap_or((l.as_str(), ""));
+        labels.insert(k.to_string(), v.to_string());
+    }
+    let timestamp = match args.timestamp {
+        Some(t) => Some(t),
+        None => match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(v) if !v.is_empty() => Some(
+                v.parse()
+                    .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a Unix time"))?,
+            ),
+            _ => None,
+        },
+    };
+    let platform = match &args.platform {
+        Some(p) => Some(p.parse::<Platform>()?),
+        None => None,
+    };
+    let tags = args
+        .tag
+        .iter()
+        .map(|t| Reference::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(BuildOptions {
+        context: args.context.clone(),
+        dockerfile,
+        tags,
+        build_args,
+        target: args.target.clone(),
+        labels,
+        platform,
+        timestamp,
+        compression: match args.compression {
+            CompressionArg::Gzip => Compression::Gzip,
+            CompressionArg::Zstd => Compression::Zstd,
+            CompressionArg::None => Compression::None,
+        },
+        compression_level: args.compression_level,
+    })
+}
+
+enum Output {
+    Oci(PathBuf),
+    OciArchive(PathBuf),
+    DockerArchive(PathBuf),
+}
+
+fn parse_output(spec: &str) -> anyhow::Result<Output> {
+    let mut kind = None;
+    let mut dest = None;
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("type", v)) => kind = Some(v.to_string()),
+            Some(("dest", v)) => dest = Some(PathBuf::from(v)),
+            _ => bail!("invalid --output {spec:?}: expected type=KIND,dest=PATH"),
+        }
+    }
+    let dest = dest.with_context(|| format!("--output {spec:?} needs dest=PATH"))?;
+    Ok(match kind.as_deref() {
+        Some("oci") => Output::Oci(dest),
+        Some("oci-archive") => Output::OciArchive(dest),
+        Some("docker-archive") | Some("docker") => Output::DockerArchive(dest),
+        other => bail!("unknown --output type {other:?}: use oci, oci-archive or docker-archive"),
+    })
+}

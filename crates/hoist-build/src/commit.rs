@@ -16,7 +16,7 @@ pub(crate) fn write_layer(
     reporter: &dyn Reporter,
 ) -> Result<LayerRef, BuildError> {
     let started = std::time::Instant::now();
-    let writer = store.blob_writer()?;
+    let writer = store.blob_writer_hashed_by_producer()?;
     let (info, writer) = hoist_layer::write_layer(entries, opts, writer)?;
     let size = writer.commit_expect(&info.digest)?;
     reporter.layer(

@@ -14,7 +14,6 @@ mod detect;
 mod entry;
 mod error;
 mod extract;
-mod sha;
 mod write;
 
 pub use detect::{ArchiveCompression, decompressor, detect_compression};

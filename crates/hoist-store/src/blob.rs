@@ -18,7 +18,9 @@ const WRITE_BUFFER: usize = 256 << 10;
 /// Dropping an uncommitted writer deletes its temp file.
 pub struct BlobWriter {
     file: BufWriter<NamedTempFile>,
-    hasher: Hasher,
+    /// `None` for a writer whose producer hashes the bytes itself.
+    hasher: Option<Hasher>,
+    written: u64,
     blobs_dir: PathBuf,
 }
 
@@ -26,7 +28,7 @@ impl std::fmt::Debug for BlobWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BlobWriter")
             .field("temp", &self.file.get_ref().path())
-            .field("written", &self.hasher.len())
+            .field("written", &self.written)
             .finish()
     }
 }
@@ -34,7 +36,10 @@ impl std::fmt::Debug for BlobWriter {
 impl Write for BlobWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.file.write(buf)?;
-        self.hasher.update(&buf[..n]);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
+        self.written += n as u64;
         Ok(n)
     }
 
@@ -46,13 +51,14 @@ impl Write for BlobWriter {
 impl BlobWriter {
     /// Bytes written so far.
     pub fn written(&self) -> u64 {
-        self.hasher.len()
+        self.written
     }
 
     /// Publishes the blob under its sha256 digest; returns the digest and size.
     /// When the blob already exists the temp file is simply dropped.
     pub fn commit(self) -> Result<(Digest, u64), StoreError> {
         let (tmp, digest, size) = self.finish()?;
+        let digest = digest.ok_or(StoreError::UnhashedCommit)?;
         publish(tmp, &digest, size)
     }
 
@@ -65,6 +71,11 @@ impl BlobWriter {
             });
         }
         let (tmp, digest, size) = self.finish()?;
+        let Some(digest) = digest else {
+            // The producer hashed these bytes in the same pass (see
+            // `Store::blob_writer_hashed_by_producer`): its digest is the blob's.
+            return publish(tmp, expected, size).map(|(_, n)| n);
+        };
         if &digest != expected {
             // `tmp` drops here and removes the temp file.
             return Err(StoreError::DigestMismatch {
@@ -75,10 +86,11 @@ impl BlobWriter {
         publish(tmp, &digest, size).map(|(_, n)| n)
     }
 
-    fn finish(self) -> Result<(Published, Digest, u64), StoreError> {
+    fn finish(self) -> Result<(Published, Option<Digest>, u64), StoreError> {
         let BlobWriter {
             file,
             hasher,
+            written,
             blobs_dir,
         } = self;
         let tmp = file.into_inner().map_err(|e| {
@@ -89,9 +101,11 @@ impl BlobWriter {
                 source,
             }
         })?;
-        let size = hasher.len();
-        let digest = hasher.finish();
-        Ok((Published { tmp, blobs_dir }, digest, size))
+        Ok((
+            Published { tmp, blobs_dir },
+            hasher.map(Hasher::finish),
+            written,
+        ))
     }
 }
 
@@ -127,6 +141,19 @@ impl Store {
     /// A writer for a new blob; its temp file lives under `ROOT/tmp/`.
     /// Hold a [`crate::StoreLease`] until the blob is reachable from a name.
     pub fn blob_writer(&self) -> Result<BlobWriter, StoreError> {
+        self.new_blob_writer(Some(Hasher::new()))
+    }
+
+    /// A writer for a blob whose producer computes the sha256 of exactly the bytes it
+    /// writes, in the same pass (hoist-layer's `write_layer` does). It skips a second hash
+    /// of the same bytes (the most expensive step of a build on CPUs without SHA-NI).
+    /// Commit it with [`BlobWriter::commit_expect`] and the producer's digest;
+    /// [`BlobWriter::commit`] refuses it.
+    pub fn blob_writer_hashed_by_producer(&self) -> Result<BlobWriter, StoreError> {
+        self.new_blob_writer(None)
+    }
+
+    fn new_blob_writer(&self, hasher: Option<Hasher>) -> Result<BlobWriter, StoreError> {
         let dir = self.tmp_dir();
         let tmp = tempfile::Builder::new()
             .prefix("blob-")
@@ -134,7 +161,8 @@ impl Store {
             .map_err(StoreError::io("create temp file in", &dir))?;
         Ok(BlobWriter {
             file: BufWriter::with_capacity(WRITE_BUFFER, tmp),
-            hasher: Hasher::new(),
+            hasher,
+            written: 0,
             blobs_dir: self.root().join("blobs/sha256"),
         })
     }
@@ -242,6 +270,21 @@ mod tests {
         w.write_all(b"hello world").unwrap();
         assert_eq!(w.commit().unwrap().0, d);
         assert_eq!(blob_count(&s), 1);
+        assert_eq!(temp_count(&s), 0);
+    }
+
+    #[test]
+    fn producer_hashed_writer_publishes_under_the_given_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let mut w = s.blob_writer_hashed_by_producer().unwrap();
+        w.write_all(b"layer bytes").unwrap();
+        let d = sha256_of(b"layer bytes");
+        assert_eq!(w.commit_expect(&d).unwrap(), 11);
+        assert_eq!(s.read_blob(&d, 100).unwrap(), b"layer bytes");
+        let mut w = s.blob_writer_hashed_by_producer().unwrap();
+        w.write_all(b"x").unwrap();
+        assert!(matches!(w.commit(), Err(StoreError::UnhashedCommit)));
         assert_eq!(temp_count(&s), 0);
     }
 

@@ -34,6 +34,9 @@ pub enum StoreError {
         /// The store (or layout) root that was searched.
         root: PathBuf,
     },
+    /// `commit()` on a writer whose producer does the hashing: it has no digest of its own.
+    #[error("blob writer was created for a producer-hashed blob: commit it with its digest")]
+    UnhashedCommit,
     /// Content did not hash to the digest it was announced with.
     #[error("digest mismatch: expected {expected}, got {actual}")]
     DigestMismatch {

@@ -14,12 +14,15 @@ use hoist_oci::Digest;
 use hoist_oci::media::Compression;
 
 use crate::error::LayerError;
-use crate::sha::Sha256Stream;
+use hoist_oci::Hasher;
 
 /// Default gzip level (see `LayerOptions::level`).
 pub(crate) const GZIP_DEFAULT_LEVEL: i32 = 1;
 /// Default zstd level (see `LayerOptions::level`).
 pub(crate) const ZSTD_DEFAULT_LEVEL: i32 = 2;
+
+/// Upper bound on raw chunk bytes queued per stage.
+const MAX_IN_FLIGHT: usize = 24 << 20;
 
 /// Uncompressed bytes per chunk (one gzip member or zstd frame each).
 pub(crate) fn chunk_size(c: Compression) -> usize {
@@ -69,7 +72,9 @@ impl<'scope, W: Write + Send + 'scope> Pipeline<'scope, W> {
         sink: W,
     ) -> Self {
         let threads = threads.max(1);
-        let depth = threads * 2 + 2;
+        // Chunks in flight per queue: enough to keep every worker busy, capped
+        // at ~24 MiB of raw chunks so memory stays flat on many-core machines.
+        let depth = (threads * 2 + 2).min((MAX_IN_FLIGHT / chunk_size(compression)).max(4));
         if compression == Compression::None {
             let (tx, rx) = sync_channel::<Vec<u8>>(4);
             let writer = scope.spawn(move || write_plain(rx, sink));
@@ -86,11 +91,12 @@ impl<'scope, W: Write + Send + 'scope> Pipeline<'scope, W> {
         }
         let (diff_tx, diff_rx) = sync_channel::<Arc<Vec<u8>>>(depth);
         let diff = scope.spawn(move || {
-            let mut h = Sha256Stream::new();
+            let mut h = Hasher::new();
             for chunk in diff_rx {
                 h.update(&chunk);
             }
-            h.finish()
+            let n = h.len();
+            (h.finish(), n)
         });
         let (job_tx, job_rx) = sync_channel::<Job>(depth);
         let job_rx = Arc::new(Mutex::new(job_rx));
@@ -182,21 +188,21 @@ fn write_plain<W: Write>(
     rx: Receiver<Vec<u8>>,
     mut sink: W,
 ) -> Result<(Digest, u64, W), LayerError> {
-    let mut h = Sha256Stream::new();
+    let mut h = Hasher::new();
     for chunk in rx {
         h.update(&chunk);
         sink.write_all(&chunk).map_err(LayerError::Sink)?;
     }
     sink.flush().map_err(LayerError::Sink)?;
-    let (d, n) = h.finish();
-    Ok((d, n, sink))
+    let n = h.len();
+    Ok((h.finish(), n, sink))
 }
 
 fn write_ordered<W: Write>(
     rx: Receiver<Receiver<Compressed>>,
     mut sink: W,
 ) -> Result<(Digest, u64, W), LayerError> {
-    let mut h = Sha256Stream::new();
+    let mut h = Hasher::new();
     for slot in rx {
         let bytes = slot
             .recv()
@@ -205,8 +211,8 @@ fn write_ordered<W: Write>(
         sink.write_all(&bytes).map_err(LayerError::Sink)?;
     }
     sink.flush().map_err(LayerError::Sink)?;
-    let (d, n) = h.finish();
-    Ok((d, n, sink))
+    let n = h.len();
+    Ok((h.finish(), n, sink))
 }
 
 fn compress_worker(rx: &Mutex<Receiver<Job>>, compression: Compression, level: Option<i32>) {

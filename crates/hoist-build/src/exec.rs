@@ -55,7 +55,6 @@ impl StageState {
 struct Run<'a> {
     store: &'a Store,
     file: String,
-    opts: &'a BuildOptions,
     reporter: &'a dyn Reporter,
     context: Context,
     build_args: BuildArgs,
@@ -109,7 +108,6 @@ pub fn build(
     let mut run = Run {
         store,
         file,
-        opts,
         reporter,
         context,
         build_args,
@@ -121,7 +119,7 @@ pub fn build(
     };
     let mut done: Vec<Option<StageState>> = (0..plan.stages.len()).map(|_| None).collect();
     for &i in &plan.order {
-        let st = run.stage(&plan, i, &mut done, lexer.clone(), now)?;
+        let st = run.stage(&plan, i, &mut done, lexer, now)?;
         done[i] = Some(st);
     }
     let unused = run.build_args.unused();

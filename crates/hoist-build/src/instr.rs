@@ -13,7 +13,7 @@ pub(crate) fn apply_metadata(
     ins: &Instruction,
     at: &Location,
 ) -> Result<String, BuildError> {
-    let lexer = st.lexer.clone();
+    let lexer = st.lexer;
     let ex = |st: &StageState, w: &str| expand(&lexer, at, w, |n| st.scope.get(n));
     let text = match &ins.command {
         Command::Env(pairs) => {
@@ -103,9 +103,8 @@ pub(crate) fn apply_metadata(
             format!(
                 "HEALTHCHECK {}",
                 ins.original
-                    .splitn(2, char::is_whitespace)
-                    .nth(1)
-                    .unwrap_or("")
+                    .split_once(char::is_whitespace)
+                    .map_or("", |(_, rest)| rest)
                     .trim()
             )
         }

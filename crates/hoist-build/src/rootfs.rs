@@ -8,7 +8,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use hoist_oci::Digest;
-use hoist_oci::media::Compression;
 use hoist_store::Store;
 
 use crate::BuildError;
@@ -66,11 +65,6 @@ impl StageFs {
     pub(crate) fn is_materialized(&self) -> bool {
         self.dir.is_some()
     }
-}
-
-/// Compression of a layer's media type, defaulting to gzip for unknown Docker types.
-pub(crate) fn layer_compression(mt: &hoist_oci::MediaType) -> Compression {
-    hoist_oci::media::layer_compression(mt).unwrap_or(Compression::Gzip)
 }
 
 /// Reads `/etc/<name>` from a rootfs without following symlinks out of it.

@@ -26,7 +26,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Build an image from a Dockerfile.
-    Build(build::BuildArgs),
+    Build(Box<build::BuildArgs>),
     /// List images in the local store.
     Images(images::ImagesArgs),
     /// Give an image in the store another name.
@@ -91,7 +91,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(hoist_store::Store::default_root);
     match cli.command {
-        Cmd::Build(args) => build::run(&root, args),
+        Cmd::Build(args) => build::run(&root, *args),
         Cmd::Images(args) => images::list(&root, &args),
         Cmd::Tag { source, target } => images::tag(&root, &source, &target),
         Cmd::Rmi { images } => images::rmi(&root, &images),

@@ -12,8 +12,7 @@ tmp=$(mktemp -d /dev/shm/hoist-bench.XXXXXX)
 trap 'buildah --root "$tmp/buildah" --runroot "$tmp/run" --storage-driver overlay rmi -af >/dev/null 2>&1 || true; umount -R "$tmp/buildah/overlay" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 (cd "$repo" && cargo build --release -q -p hoist-cli)
-hoist_bin=${CARGO_TARGET_DIR:-$repo/target}/release/hoist
-hoist=$hoist_bin
+hoist=${CARGO_TARGET_DIR:-$repo/target}/release/hoist
 echo "generating ${mb} MB in ${files} files under $tmp/ctx ..." >&2
 python3 "$here/gen_context.py" "$tmp/ctx" "$mb" "$files"
 du -sh "$tmp/ctx" >&2

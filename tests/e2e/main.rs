@@ -6,5 +6,7 @@ mod harness;
 mod build;
 mod errors;
 mod interop;
+mod registry;
+mod run;
 mod schema;
 mod store;

@@ -56,6 +56,17 @@ pub enum BuildError {
         /// Which image.
         reference: String,
     },
+    /// A base image could not be fetched into the store.
+    #[error("{at}: cannot pull base image {reference}")]
+    BasePull {
+        /// Where.
+        at: Location,
+        /// Which image.
+        reference: String,
+        /// Why (from the caller's [`crate::ImageFetcher`]).
+        #[source]
+        source: crate::FetchError,
+    },
     /// The build context could not be opened.
     #[error(transparent)]
     Context(#[from] hoist_context::ContextError),
@@ -87,6 +98,29 @@ pub enum BuildError {
         /// Cause.
         #[source]
         source: std::io::Error,
+    },
+    /// A RUN step's command exited with a failure.
+    #[error("{at}: process {command:?} did not complete successfully: {status}{output}")]
+    RunFailed {
+        /// Where.
+        at: Location,
+        /// The command as run (argv joined with spaces).
+        command: String,
+        /// `exit code: N` or `killed by signal N`.
+        status: String,
+        /// The last lines of its output, each on its own line (or empty).
+        output: String,
+    },
+    /// A RUN step could not be started in the sandbox.
+    #[error("{at}: cannot run {command:?}")]
+    Sandbox {
+        /// Where.
+        at: Location,
+        /// The command.
+        command: String,
+        /// Why (boxed: the sandbox error is large).
+        #[source]
+        source: Box<hoist_sandbox::SandboxError>,
     },
     /// A JSON document could not be written or read.
     #[error("invalid {what} JSON")]

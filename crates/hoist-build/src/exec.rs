@@ -34,7 +34,7 @@ pub(crate) struct StageState {
     pub(crate) lexer: Lexer,
     /// Build time: history `created`, mtime of directories hoist creates.
     pub(crate) now: Timestamp,
-    fs: StageFs,
+    pub(crate) fs: StageFs,
 }
 
 impl StageState {
@@ -55,6 +55,7 @@ impl StageState {
 struct Run<'a> {
     store: &'a Store,
     file: String,
+    opts: &'a BuildOptions,
     reporter: &'a dyn Reporter,
     context: Context,
     build_args: BuildArgs,
@@ -64,13 +65,25 @@ struct Run<'a> {
     work: tempfile::TempDir,
     /// Rootfs of images used by `COPY --from=image`, by reference.
     image_fs: BTreeMap<String, (Vec<LayerRef>, StageFs)>,
+    /// Fetches missing base images per `opts.pull`.
+    bases: crate::base::Bases<'a>,
 }
 
-/// Builds the image described by `opts` into `store`.
+/// Builds the image described by `opts` into `store`; base images must be in the store.
 pub fn build(
     store: &Store,
     opts: &BuildOptions,
     reporter: &dyn Reporter,
+) -> Result<BuildOutcome, BuildError> {
+    build_with(store, opts, reporter, None)
+}
+
+/// Like [`build`], fetching base images through `fetcher` as `opts.pull` says.
+pub fn build_with(
+    store: &Store,
+    opts: &BuildOptions,
+    reporter: &dyn Reporter,
+    fetcher: Option<&dyn crate::ImageFetcher>,
 ) -> Result<BuildOutcome, BuildError> {
     let _lease = store.lock_shared()?;
     let (file, text, df_path) = read_dockerfile(opts)?;
@@ -108,6 +121,7 @@ pub fn build(
     let mut run = Run {
         store,
         file,
+        opts,
         reporter,
         context,
         build_args,
@@ -116,6 +130,7 @@ pub fn build(
         layer_opts,
         work: store.work_dir("build-")?,
         image_fs: BTreeMap::new(),
+        bases: crate::base::Bases::new(fetcher, opts.pull),
     };
     let mut done: Vec<Option<StageState>> = (0..plan.stages.len()).map(|_| None).collect();
     for &i in &plan.order {
@@ -234,11 +249,9 @@ impl Run<'_> {
                 }
                 return Ok(());
             }
-            Command::Run(_) => {
-                return Err(BuildError::at(
-                    at,
-                    "RUN is not supported yet: hoist cannot run commands in a build (coming with rootless RUN)",
-                ));
+            Command::Run(cmd) => {
+                self.run_instruction(st, ins, at, cmd, names, done)?;
+                return Ok(());
             }
             Command::From { .. } => {
                 return Err(BuildError::at(at, "internal: FROM inside a stage"));
@@ -294,6 +307,44 @@ impl Run<'_> {
             meta: self.layer_opts.parent_meta.clone(),
         };
         self.add_layer(st, vec![entry], format!("WORKDIR {dir}"))
+    }
+
+    /// RUN: resolves the roots of bind mounts, then runs the step (`crate::run`).
+    fn run_instruction(
+        &mut self,
+        st: &mut StageState,
+        ins: &Instruction,
+        at: &Location,
+        cmd: &CmdLine,
+        names: &[Option<String>],
+        done: &mut [Option<StageState>],
+    ) -> Result<(), BuildError> {
+        let mounts = crate::run::parse_mounts(st, ins, at)?;
+        let mut roots = BTreeMap::new();
+        for from in crate::run::bind_froms(&mounts) {
+            let root = match &from {
+                None => self.context.root().to_path_buf(),
+                Some(v) => match plan::from_source(v, names, at)? {
+                    FromSource::Stage(i) => {
+                        let other = done[i].as_mut().ok_or_else(|| {
+                            BuildError::at(at, "internal: --mount from stage not built")
+                        })?;
+                        let layers = other.layers.clone();
+                        other.fs.ensure(self.store, &layers)?
+                    }
+                    FromSource::Image(r) => self.image_root(&r, at)?,
+                },
+            };
+            roots.insert(from, root);
+        }
+        let env = crate::run::RunEnv {
+            store: self.store,
+            opts: self.opts,
+            layer_opts: &self.layer_opts,
+            reporter: self.reporter,
+            work: self.work.path(),
+        };
+        crate::run::run_step(&env, st, ins, at, cmd, &mounts, &roots)
     }
 
     fn copy(
@@ -368,6 +419,7 @@ impl Run<'_> {
         platform: &Platform,
         at: &Location,
     ) -> Result<(ImageConfig, Vec<LayerRef>), BuildError> {
+        self.bases.ensure(self.store, r, platform, at)?;
         let image =
             self.store
                 .resolve_image(r, platform)?
@@ -419,7 +471,7 @@ impl Run<'_> {
     }
 }
 
-fn push_history(st: &mut StageState, created_by: String, empty_layer: bool) {
+pub(crate) fn push_history(st: &mut StageState, created_by: String, empty_layer: bool) {
     st.config.history.push(History {
         created: Some(rfc3339(st.now.secs)),
         created_by: Some(created_by),

@@ -6,6 +6,7 @@
 //! image config. Blobs and names land in the [`hoist_store::Store`]. Progress goes to a
 //! [`Reporter`]; the library never prints.
 
+mod base;
 mod commit;
 mod copy;
 mod error;
@@ -15,10 +16,12 @@ mod options;
 mod plan;
 mod report;
 mod rootfs;
+mod run;
 mod vars;
 
+pub use base::{FetchError, ImageFetcher, PullPolicy};
 pub use error::{BuildError, Location};
-pub use exec::build;
-pub use options::{BuildOptions, BuildOutcome, DockerfileSource};
+pub use exec::{build, build_with};
+pub use options::{BuildOptions, BuildOutcome, DockerfileSource, SecretSource};
 pub use report::{Reporter, Silent};
 pub use rootfs::LayerRef;

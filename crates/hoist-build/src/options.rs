@@ -5,6 +5,8 @@ use hoist_oci::media::Compression;
 use hoist_oci::spec::Descriptor;
 use hoist_oci::{Digest, Platform, Reference};
 
+use crate::base::PullPolicy;
+
 /// Where the Dockerfile comes from.
 #[derive(Debug, Clone)]
 pub enum DockerfileSource {
@@ -43,6 +45,26 @@ pub struct BuildOptions {
     pub compression: Compression,
     /// Compression level. Default: the layer writer's per-codec default.
     pub compression_level: Option<i32>,
+    /// When base images are fetched through the [`crate::ImageFetcher`] given to
+    /// [`crate::build_with`]. Default: [`PullPolicy::Missing`].
+    pub pull: PullPolicy,
+    /// How RUN steps are isolated. Default: `None`, meaning rootless (user
+    /// namespaces), or chroot when running as root where user namespaces are denied.
+    pub isolation: Option<hoist_sandbox::Isolation>,
+    /// Network of RUN steps without `--network`. Default: [`hoist_sandbox::Network::Host`]
+    /// (what `--network default` means for hoist: rootless builds cannot set up a bridge).
+    pub network: hoist_sandbox::Network,
+    /// Build secrets for `RUN --mount=type=secret`, by id. Default: none.
+    pub secrets: BTreeMap<String, SecretSource>,
+}
+
+/// Where a build secret's bytes come from (`--secret id=x,src=FILE|env=VAR`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A file, bind-mounted read-only.
+    File(PathBuf),
+    /// An environment variable of the build process.
+    Env(String),
 }
 
 impl Default for BuildOptions {
@@ -58,6 +80,10 @@ impl Default for BuildOptions {
             timestamp: None,
             compression: Compression::Gzip,
             compression_level: None,
+            pull: PullPolicy::Missing,
+            isolation: None,
+            network: hoist_sandbox::Network::Host,
+            secrets: BTreeMap::new(),
         }
     }
 }

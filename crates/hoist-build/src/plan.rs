@@ -176,18 +176,27 @@ fn resolve_copy_from(
     for stage in stages.iter_mut() {
         let mut deps = Vec::new();
         for ins in &stage.instructions {
-            if !matches!(ins.command, Command::Copy(_) | Command::Add(_)) {
-                continue;
-            }
-            let Some(value) = ins.flag("from").and_then(|f| f.value.clone()) else {
-                continue;
+            let values: Vec<String> = match ins.command {
+                Command::Copy(_) | Command::Add(_) => ins
+                    .flag("from")
+                    .and_then(|f| f.value.clone())
+                    .into_iter()
+                    .collect(),
+                // RUN --mount=...,from=stage also needs that stage built first.
+                Command::Run(_) => ins
+                    .flags_named("mount")
+                    .filter_map(|f| crate::run::mount_from(f.value.as_deref()?))
+                    .collect(),
+                _ => continue,
             };
-            let at = loc(file, ins);
-            let v = expand(lexer, &at, &value, |n| {
-                globals.get(n).or_else(|| automatic.get(n)).cloned()
-            })?;
-            if let FromSource::Stage(i) = from_source(&v, &names, &at)? {
-                deps.push(i);
+            for value in values {
+                let at = loc(file, ins);
+                let v = expand(lexer, &at, &value, |n| {
+                    globals.get(n).or_else(|| automatic.get(n)).cloned()
+                })?;
+                if let FromSource::Stage(i) = from_source(&v, &names, &at)? {
+                    deps.push(i);
+                }
             }
         }
         stage.copy_from = deps;

@@ -5,7 +5,10 @@
 //! directory under the store's work area, never the host's `/`.
 
 use std::fs;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
+
+use hoist_layer::diff::OwnerTable;
 
 use hoist_oci::Digest;
 use hoist_store::Store;
@@ -26,10 +29,17 @@ pub struct LayerRef {
 }
 
 /// A lazily materialised root filesystem.
+///
+/// As root, layers are extracted with their owners, so the disk is the truth. Without
+/// privileges files belong to the caller; [`StageFs::owners`] then gives the image's
+/// owners, read from the layers' tar headers (RUN layers: from their entries).
 #[derive(Default)]
 pub(crate) struct StageFs {
     dir: Option<tempfile::TempDir>,
     applied: usize,
+    owners: OwnerTable,
+    /// How many layers `owners` reflects.
+    owners_applied: usize,
 }
 
 impl StageFs {
@@ -40,7 +50,16 @@ impl StageFs {
         layers: &[LayerRef],
     ) -> Result<PathBuf, BuildError> {
         if self.dir.is_none() {
-            self.dir = Some(store.work_dir("rootfs-")?);
+            let dir = store.work_dir("rootfs-")?;
+            // The image's `/` is 0755 (a 0700 temp dir would lock out non-root users).
+            fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).map_err(
+                |source| BuildError::Io {
+                    what: "set the mode of",
+                    path: dir.path().to_path_buf(),
+                    source,
+                },
+            )?;
+            self.dir = Some(dir);
             self.applied = 0;
         }
         let root = self
@@ -53,6 +72,7 @@ impl StageFs {
             tracing::debug!(digest = %layer.digest, root = %root.display(), "extracting layer");
             let opts = hoist_layer::ExtractOptions {
                 whiteouts: true,
+                chown: is_root(),
                 ..Default::default()
             };
             hoist_layer::extract(std::io::BufReader::new(file), &root, &opts)?;
@@ -65,6 +85,42 @@ impl StageFs {
     pub(crate) fn is_materialized(&self) -> bool {
         self.dir.is_some()
     }
+
+    /// The image's owner and mode of every path of `layers` (reads the tar headers
+    /// of layers not seen yet).
+    pub(crate) fn owners(
+        &mut self,
+        store: &Store,
+        layers: &[LayerRef],
+    ) -> Result<&OwnerTable, BuildError> {
+        if self.owners_applied > layers.len() {
+            self.owners = OwnerTable::new();
+            self.owners_applied = 0;
+        }
+        for layer in &layers[self.owners_applied..] {
+            let file = store.open_blob(&layer.digest)?;
+            self.owners.apply_layer(std::io::BufReader::new(file))?;
+        }
+        self.owners_applied = layers.len();
+        Ok(&self.owners)
+    }
+
+    /// Records that the layer about to be added as number `index` (0-based) is made
+    /// of `entries` and is already on disk (a RUN step wrote it in place).
+    pub(crate) fn layer_in_place(&mut self, index: usize, entries: &[hoist_layer::Entry]) {
+        if self.applied == index {
+            self.applied = index + 1;
+        }
+        if self.owners_applied == index {
+            self.owners.apply_entries(entries);
+            self.owners_applied = index + 1;
+        }
+    }
+}
+
+/// True when running with euid 0: extraction can chown, ownership on disk is the truth.
+pub(crate) fn is_root() -> bool {
+    rustix::process::geteuid().is_root()
 }
 
 /// Reads `/etc/<name>` from a rootfs without following symlinks out of it.
@@ -132,6 +188,63 @@ pub(crate) fn resolve_chown(spec: &str, root: Option<&Path>) -> Result<(u32, u32
     Ok((uid, gid))
 }
 
+/// Resolves the image's `USER` (`user[:group]`, names or numbers) for a RUN step, as
+/// Docker does: a name must be in `/etc/passwd`; a number need not be (group 0 then);
+/// the primary group is the passwd entry's unless `:group` is given; supplementary
+/// groups are the `/etc/group` entries that list the user name as a member.
+pub(crate) fn resolve_user(spec: &str, root: &Path) -> Result<hoist_sandbox::UserSpec, String> {
+    let (user, group) = match spec.split_once(':') {
+        Some((u, g)) => (u, Some(g)),
+        None => (spec, None),
+    };
+    let passwd = read_etc(Some(root), "passwd").unwrap_or_default();
+    let groups = read_etc(Some(root), "group").unwrap_or_default();
+    let entry = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() > 3 && (f[0] == user || (user.parse::<u32>().is_ok() && f[2] == user)));
+    let (uid, name, primary) = match (&entry, user.parse::<u32>()) {
+        (Some(f), _) => (
+            f[2].parse::<u32>()
+                .map_err(|_| format!("invalid uid {:?} for user {user} in /etc/passwd", f[2]))?,
+            Some(f[0].to_string()),
+            f[3].parse::<u32>().unwrap_or(0),
+        ),
+        (None, Ok(n)) => (n, None, 0),
+        (None, Err(_)) => {
+            return Err(format!(
+                "unable to find user {user}: no matching entries in passwd file"
+            ));
+        }
+    };
+    let gid = match group {
+        None | Some("") => primary,
+        Some(g) => match g.parse::<u32>() {
+            Ok(n) => n,
+            Err(_) => lookup(&groups, g).map(|(gid, _)| gid).ok_or_else(|| {
+                format!("unable to find group {g}: no matching entries in group file")
+            })?,
+        },
+    };
+    let mut additional_gids: Vec<u32> = Vec::new();
+    if let Some(name) = &name {
+        for f in groups.lines().map(|l| l.split(':').collect::<Vec<_>>()) {
+            let member = f.len() > 3 && f[3].split(',').any(|m| m.trim() == name);
+            if let (true, Ok(id)) = (member, f[2].parse::<u32>())
+                && id != gid
+                && !additional_gids.contains(&id)
+            {
+                additional_gids.push(id);
+            }
+        }
+    }
+    Ok(hoist_sandbox::UserSpec {
+        uid,
+        gid,
+        additional_gids,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +269,35 @@ mod tests {
         assert!(e.contains("no matching entries in passwd"), "{e}");
         let e = resolve_chown("app", None).unwrap_err();
         assert!(e.contains("no /etc/passwd"), "{e}");
+    }
+
+    #[test]
+    fn run_user_resolution() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("etc")).unwrap();
+        fs::write(
+            dir.path().join("etc/passwd"),
+            "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.path().join("etc/group"),
+            "root:x:0:\nstaff:x:50:app,other\nappg:x:1001:\naudio:x:29:app\n",
+        )
+        .unwrap();
+        let r = dir.path();
+        let u = resolve_user("app", r).unwrap();
+        assert_eq!(
+            (u.uid, u.gid, u.additional_gids),
+            (1000, 1001, vec![50, 29])
+        );
+        let u = resolve_user("app:staff", r).unwrap();
+        assert_eq!((u.uid, u.gid, u.additional_gids), (1000, 50, vec![29]));
+        let u = resolve_user("4242", r).unwrap();
+        assert_eq!((u.uid, u.gid, u.additional_gids), (4242, 0, vec![]));
+        let u = resolve_user("1000:7", r).unwrap();
+        assert_eq!((u.uid, u.gid), (1000, 7));
+        let e = resolve_user("ghost", r).unwrap_err();
+        assert!(e.contains("unable to find user ghost"), "{e}");
     }
 }

@@ -10,6 +10,7 @@ use hoist_oci::media::Compression;
 use hoist_oci::{Platform, Reference};
 use hoist_store::Store;
 
+use crate::client::RegistryArgs;
 use crate::progress::{ProgressMode, StderrReporter};
 
 /// Arguments of `hoist build`.
@@ -60,6 +61,75 @@ pub struct BuildArgs {
     /// Same as --progress=quiet.
     #[arg(short, long)]
     quiet: bool,
+    /// When to pull base images from their registries (`--pull` alone: always).
+    #[arg(long, value_enum, default_value = "missing", num_args = 0..=1,
+        default_missing_value = "always", require_equals = true)]
+    pull: PullArg,
+    /// Push every -t tag to its registry after the build (--digest-file then gets the
+    /// pushed digest).
+    #[arg(long)]
+    push: bool,
+    #[command(flatten)]
+    registry_args: RegistryArgs,
+    /// Isolation of RUN steps (default: rootless; chroot as root where user
+    /// namespaces are denied).
+    #[arg(long, value_enum)]
+    isolation: Option<IsolationArg>,
+    /// Network of RUN steps without --network (default shares the host's).
+    #[arg(long, value_enum, default_value = "default")]
+    network: NetworkArg,
+    /// Secret for RUN --mount=type=secret: id=ID,src=FILE or id=ID,env=VAR (repeatable).
+    #[arg(long, value_name = "id=ID,src=FILE|env=VAR")]
+    secret: Vec<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum IsolationArg {
+    Rootless,
+    Chroot,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum NetworkArg {
+    Default,
+    None,
+    Host,
+}
+
+/// Parses `id=x,src=FILE` / `id=x,env=VAR` (`source`/`type=file|env` accepted too).
+fn parse_secret(spec: &str) -> anyhow::Result<(String, hoist_build::SecretSource)> {
+    let mut id = None;
+    let mut src = None;
+    let mut env = None;
+    for part in spec.split(',') {
+        match part.split_once('=') {
+            Some(("id", v)) => id = Some(v.to_string()),
+            Some(("src" | "source", v)) => src = Some(PathBuf::from(v)),
+            Some(("env", v)) => env = Some(v.to_string()),
+            Some(("type", "file" | "env")) => {}
+            _ => bail!("invalid --secret {spec:?}: expected id=ID,src=FILE or id=ID,env=VAR"),
+        }
+    }
+    let id = id.with_context(|| format!("--secret {spec:?} needs id=ID"))?;
+    let source = match (src, env) {
+        (Some(p), None) => {
+            let p = std::path::absolute(&p)
+                .with_context(|| format!("invalid secret path {}", p.display()))?;
+            anyhow::ensure!(p.is_file(), "secret {id}: {} is not a file", p.display());
+            hoist_build::SecretSource::File(p)
+        }
+        (None, Some(v)) => hoist_build::SecretSource::Env(v),
+        (None, None) => hoist_build::SecretSource::Env(id.to_uppercase()),
+        (Some(_), Some(_)) => bail!("--secret {spec:?}: give src= or env=, not both"),
+    };
+    Ok((id, source))
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum PullArg {
+    Always,
+    Missing,
+    Never,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -85,9 +155,25 @@ pub fn run(root: &Path, args: BuildArgs) -> anyhow::Result<()> {
         args.progress
     };
     let reporter = StderrReporter::new(mode);
-    let outcome = hoist_build::build(&store, &opts, &reporter)?;
+    if args.push && opts.tags.is_empty() {
+        bail!("--push needs at least one -t NAME to push to");
+    }
+    let quiet = mode == ProgressMode::Quiet;
+    let fetcher = crate::pull::RegistryFetcher::new(&args.registry_args, quiet);
+    let outcome = hoist_build::build_with(&store, &opts, &reporter, Some(&fetcher))?;
     let id = outcome.config_digest.to_string();
-    let digest = outcome.manifest.digest().to_string();
+    let mut digest = outcome.manifest.digest().to_string();
+    if args.push {
+        let pairs: Vec<_> = outcome
+            .tags
+            .iter()
+            .map(|t| (t.clone(), t.clone()))
+            .collect();
+        let pushed = crate::push::push_many(&store, &pairs, &args.registry_args, quiet)?;
+        if let Some(p) = pushed.first() {
+            digest = p.digest.to_string();
+        }
+    }
     if let Some(f) = &args.iidfile {
         std::fs::write(f, &id).with_context(|| format!("cannot write {}", f.display()))?;
     }
@@ -180,6 +266,24 @@ fn options(args: &BuildArgs) -> anyhow::Result<BuildOptions> {
             CompressionArg::None => Compression::None,
         },
         compression_level: args.compression_level,
+        pull: match args.pull {
+            PullArg::Always => hoist_build::PullPolicy::Always,
+            PullArg::Missing => hoist_build::PullPolicy::Missing,
+            PullArg::Never => hoist_build::PullPolicy::Never,
+        },
+        isolation: args.isolation.map(|i| match i {
+            IsolationArg::Rootless => hoist_sandbox::Isolation::Rootless,
+            IsolationArg::Chroot => hoist_sandbox::Isolation::Chroot,
+        }),
+        network: match args.network {
+            NetworkArg::Default | NetworkArg::Host => hoist_sandbox::Network::Host,
+            NetworkArg::None => hoist_sandbox::Network::None,
+        },
+        secrets: args
+            .secret
+            .iter()
+            .map(|s| parse_secret(s))
+            .collect::<anyhow::Result<_>>()?,
     })
 }
 

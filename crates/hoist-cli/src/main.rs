@@ -1,8 +1,14 @@
 //! `hoist`: build, store and move OCI images without a daemon and without root.
 
 mod build;
+mod client;
 mod images;
+mod login;
+mod plugin;
 mod progress;
+mod pull;
+mod push;
+mod transfer_progress;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,9 +30,11 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+// Parsed once per process; boxing the big argument structs would buy nothing.
+#[allow(clippy::large_enum_variant)]
 enum Cmd {
     /// Build an image from a Dockerfile.
-    Build(Box<build::BuildArgs>),
+    Build(build::BuildArgs),
     /// List images in the local store.
     Images(images::ImagesArgs),
     /// Give an image in the store another name.
@@ -57,6 +65,19 @@ enum Cmd {
     },
     /// Remove blobs no image references, and stale temporary files.
     Prune,
+    /// Save credentials for a registry (verified first).
+    Login(login::LoginArgs),
+    /// Remove saved credentials for a registry.
+    Logout(login::LogoutArgs),
+    /// Download an image from a registry into the store.
+    Pull(pull::PullArgs),
+    /// Upload an image from the store to a registry.
+    Push(push::PushArgs),
+    /// List, inspect and try wasm plugins (auth and registry profiles).
+    Plugin {
+        #[command(subcommand)]
+        command: plugin::PluginCmd,
+    },
     /// Developer tools.
     Debug {
         #[command(subcommand)]
@@ -74,6 +95,8 @@ enum DebugCmd {
 }
 
 fn main() -> ExitCode {
+    // Returns at once unless this process was started as the RUN sandbox's init.
+    hoist_sandbox::maybe_run_init();
     let cli = Cli::parse();
     progress::init_logging(&cli.log);
     match run(cli) {
@@ -91,7 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(hoist_store::Store::default_root);
     match cli.command {
-        Cmd::Build(args) => build::run(&root, *args),
+        Cmd::Build(args) => build::run(&root, args),
         Cmd::Images(args) => images::list(&root, &args),
         Cmd::Tag { source, target } => images::tag(&root, &source, &target),
         Cmd::Rmi { images } => images::rmi(&root, &images),
@@ -99,6 +122,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Save(args) => images::save(&root, &args),
         Cmd::Load { input } => images::load(&root, &input),
         Cmd::Prune => images::prune(&root),
+        Cmd::Login(args) => login::login(args),
+        Cmd::Logout(args) => login::logout(args),
+        Cmd::Pull(args) => pull::run(&root, args),
+        Cmd::Push(args) => push::run(&root, args),
+        Cmd::Plugin { command } => plugin::run(command),
         Cmd::Debug {
             command: DebugCmd::Parse { file },
         } => debug_parse(file),

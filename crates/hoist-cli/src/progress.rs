@@ -120,13 +120,30 @@ fn hints(e: &anyhow::Error) -> Vec<String> {
         if let Some(b) = cause.downcast_ref::<hoist_build::BuildError>() {
             match b {
                 hoist_build::BuildError::BaseNotFound { reference, .. } => out.push(format!(
-                    "load it first (hoist load -i FILE) or build it with -t {reference}; pulling from registries comes with the registry client"
+                    "pull it (hoist pull {reference}), load it (hoist load -i FILE), or build it with -t {reference}; --pull=never never fetches it"
                 )),
                 hoist_build::BuildError::UnknownTarget(_) => {
                     out.push("--target takes a stage name from `FROM … AS name`".into())
                 }
                 _ => {}
             }
+        }
+        let registry = cause
+            .downcast_ref::<hoist_registry::RegistryError>()
+            .or_else(|| {
+                cause
+                    .downcast_ref::<hoist_transfer::TransferError>()
+                    .and_then(hoist_transfer::TransferError::registry)
+            });
+        if let Some(h) = registry.and_then(hoist_registry::RegistryError::hint)
+            && !out.contains(&h)
+        {
+            out.push(h);
+        }
+        if let Some(hoist_transfer::TransferError::MissingBlob { .. }) =
+            cause.downcast_ref::<hoist_transfer::TransferError>()
+        {
+            out.push("pull every platform first (hoist pull --all-platforms IMAGE)".into());
         }
     }
     out

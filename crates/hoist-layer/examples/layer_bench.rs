@@ -8,7 +8,8 @@
 //! mostly small files, some medium, a few multi-MB). `run` walks it into
 //! entries as a `COPY . /app` would, writes the layer to a discarding sink and
 //! prints throughput and peak RSS (VmHWM). Use a separate `run` per codec so
-//! VmHWM covers one layer only.
+//! VmHWM covers one layer only. `extract` times [`hoist_layer::extract`] of a
+//! blob written with `run ... [outfile]`.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -247,9 +248,23 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let out = rest.get(2).copied();
             run(Path::new(dir), codec, level, threads, out)
         }
-        _ => Err(
-            "usage: layer_bench gen DIR | run DIR gzip|zstd|none [level] [threads] [outfile]"
-                .into(),
-        ),
+        ["extract", blob, dir] => {
+            let t = Instant::now();
+            let stats = hoist_layer::extract(
+                io::BufReader::new(fs::File::open(blob)?),
+                Path::new(dir),
+                &hoist_layer::ExtractOptions::default(),
+            )?;
+            let secs = t.elapsed().as_secs_f64();
+            println!(
+                "extracted {} files, {:.1} MB in {secs:.2}s = {:.0} MB/s, peak RSS {} MB",
+                stats.files,
+                stats.bytes as f64 / 1e6,
+                stats.bytes as f64 / 1e6 / secs,
+                vm_hwm_kb() / 1024
+            );
+            Ok(())
+        }
+        _ => Err("usage: layer_bench gen DIR | run DIR gzip|zstd|none [level] [threads] [outfile] | extract BLOB DIR".into()),
     }
 }

@@ -11,12 +11,13 @@
 //! This crate knows nothing about registries or the image store.
 
 mod detect;
+pub mod diff;
 mod entry;
 mod error;
 mod extract;
 mod write;
 
-pub use detect::{ArchiveCompression, decompressor, detect_compression};
+pub use detect::{ArchiveCompression, DETECT_PREFIX_LEN, decompressor, detect_compression};
 pub use entry::{Entry, EntryKind, EntryMeta, FileSource, LayerInfo, LayerOptions, Timestamp};
 pub use error::LayerError;
 pub use extract::{ExtractOptions, ExtractStats, extract};

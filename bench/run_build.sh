@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# RUN-heavy builds: hoist vs buildah (overlay, chroot isolation), both on tmpfs.
+#
+#   bench/run_build.sh            # uses target/release/hoist, else $CARGO_TARGET_DIR/debug/hoist
+#   HOIST=/path/to/hoist RUNS=5 bench/run_build.sh
+#
+# 1. busybox base + 5 RUN steps creating ~50 MB (random data, so compression
+#    cannot cheat), modifying and deleting some of it.
+# 2. snapshot cost: a one-file RUN on a base image with ~20,000 files.
+# Needs: busybox-static, buildah, hyperfine. Run as root (buildah overlay).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+HOIST=${HOIST:-}
+if [[ -z $HOIST ]]; then
+  for c in "$here/target/release/hoist" "${CARGO_TARGET_DIR:-$here/target}/release/hoist" \
+           "${CARGO_TARGET_DIR:-$here/target}/debug/hoist"; do
+    [[ -x $c ]] && HOIST=$c && break
+  done
+fi
+[[ -x $HOIST ]] || { echo "build hoist first (cargo build -p hoist-cli)" >&2; exit 1; }
+RUNS=${RUNS:-3}
+W=$(mktemp -d -p /dev/shm hoist-run-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+echo "hoist: $HOIST; work dir (tmpfs): $W; runs: $RUNS"
+
+ctx=$W/ctx
+mkdir -p "$ctx"
+cp /bin/busybox "$ctx/busybox"
+cat >"$ctx/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+RUN mkdir -p /w && head -c 10485760 /dev/urandom > /w/a && head -c 10485760 /dev/urandom > /w/b
+RUN head -c 10485760 /dev/urandom > /w/c && rm /w/a
+RUN head -c 10485760 /dev/urandom > /w/d && head -c 1048576 /dev/urandom >> /w/b
+RUN head -c 5242880 /dev/urandom > /w/e && rm /w/c
+RUN head -c 5242880 /dev/urandom > /w/f && mkdir -p /w/g && echo done > /w/g/x
+EOF
+
+export HOIST_ROOT=$W/hoist-store
+B="buildah --root $W/buildah-root --runroot $W/buildah-run --storage-driver overlay"
+
+echo "== 1. five RUN steps, ~50 MB =="
+hyperfine -w 1 -r "$RUNS" \
+  --prepare "rm -rf $HOIST_ROOT" \
+  -n hoist "$HOIST build -q -t bench:run $ctx" \
+  --prepare "$B rmi -a -f >/dev/null 2>&1 || true" \
+  -n buildah-overlay-chroot "$B bud -q --layers=false --isolation chroot -t bench:run $ctx"
+
+echo "== 2. one-file RUN on a base with ~20,000 files =="
+base=$W/base
+mkdir -p "$base"
+cp /bin/busybox "$base/busybox"
+cat >"$base/Dockerfile" <<'EOF'
+FROM scratch
+COPY busybox /bin/busybox
+RUN ["/bin/busybox", "--install", "-s", "/bin"]
+RUN for d in $(seq 1 200); do mkdir -p /many/$d; for f in $(seq 1 100); do echo $d$f > /many/$d/$f; done; done
+EOF
+child=$W/child
+mkdir -p "$child"
+printf 'FROM localhost/bench-base:1\nRUN echo changed > /many/7/7\n' >"$child/Dockerfile"
+rm -rf "$HOIST_ROOT"
+"$HOIST" build -q -t localhost/bench-base:1 "$base" >/dev/null
+$B bud -q --layers=false --isolation chroot -t localhost/bench-base:1 "$base" >/dev/null
+hyperfine -w 1 -r "$RUNS" \
+  -n hoist "$HOIST build -q -t bench:child $child" \
+  -n buildah-overlay-chroot "$B bud -q --layers=false --isolation chroot -t bench:child $child"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RUN-heavy builds: hoist vs buildah (overlay, chroot isolation), both on tmpfs.
 #
-#   bench/run_build.sh            # uses target/release/hoist, else $CARGO_TARGET_DIR/debug/hoist
+#   bench/run_build.sh            # $CARGO_TARGET_DIR/release/hoist, else target/release/hoist
 #   HOIST=/path/to/hoist RUNS=5 bench/run_build.sh
 #
 # 1. busybox base + 5 RUN steps creating ~50 MB (random data, so compression
@@ -13,12 +13,11 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 HOIST=${HOIST:-}
 if [[ -z $HOIST ]]; then
-  for c in "$here/target/release/hoist" "${CARGO_TARGET_DIR:-$here/target}/release/hoist" \
-           "${CARGO_TARGET_DIR:-$here/target}/debug/hoist"; do
+  for c in "${CARGO_TARGET_DIR:-$here/target}/release/hoist" "$here/target/release/hoist"; do
     [[ -x $c ]] && HOIST=$c && break
   done
 fi
-[[ -x $HOIST ]] || { echo "build hoist first (cargo build -p hoist-cli)" >&2; exit 1; }
+[[ -x $HOIST ]] || { echo "build hoist first (cargo build --release -p hoist-cli)" >&2; exit 1; }
 RUNS=${RUNS:-3}
 W=$(mktemp -d -p /dev/shm hoist-run-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
@@ -67,3 +66,10 @@ $B bud -q --layers=false --isolation chroot -t localhost/bench-base:1 "$base" >/
 hyperfine -w 1 -r "$RUNS" \
   -n hoist "$HOIST build -q -t bench:child $child" \
   -n buildah-overlay-chroot "$B bud -q --layers=false --isolation chroot -t bench:child $child"
+
+
+echo "== 2b. hoist's snapshot + diff of that one-file RUN (from its debug log) =="
+for i in $(seq 1 "$RUNS"); do
+  HOIST_LOG=hoist_build=debug "$HOIST" build -q -t bench:child "$child" 2>&1 >/dev/null |
+    grep -E 'rootfs (snapshot|diff)' | sed -E 's/.*(rootfs [a-z]+).*elapsed=([^ ]+).*/\1 \2/'
+done

@@ -11,11 +11,18 @@ use std::process::Command;
 const GUESTS: &[&str] = &[
     "env",
     "acr",
+    "ecr",
+    "gar",
+    "ibm",
     "docker-config",
     "profile-dockerhub",
     "profile-acr",
     "profile-ghcr",
+    "profile-ecr",
+    "profile-gar",
+    "profile-ibm",
     "profile-generic",
+    "example-myreg",
     "test-hostile",
     "test-sockets",
 ];
@@ -59,6 +66,7 @@ fn main() {
     if plugins.join("Cargo.lock").exists() {
         cmd.arg("--locked");
     }
+    pin_toolchain(&mut cmd);
     for var in [
         "CARGO_ENCODED_RUSTFLAGS",
         "RUSTFLAGS",
@@ -98,6 +106,30 @@ fn main() {
         );
         let var = format!("HOIST_GUEST_{}", g.replace('-', "_").to_ascii_uppercase());
         println!("cargo:rustc-env={var}={}", file.display());
+    }
+}
+
+/// Makes the inner cargo compile with the outer build's compiler. `$CARGO` is the
+/// toolchain's own cargo, but the `rustc` it finds on `PATH` is rustup's proxy, which
+/// would pick the default toolchain (possibly one that is not installed). So `RUSTC`
+/// (cargo gives build scripts the compiler it resolved) is passed on, and
+/// `RUSTUP_TOOLCHAIN` is kept, or derived from a `.../toolchains/<name>/bin/rustc` path.
+fn pin_toolchain(cmd: &mut Command) {
+    println!("cargo:rerun-if-env-changed=RUSTUP_TOOLCHAIN");
+    let rustc = std::env::var_os("RUSTC").map(PathBuf::from);
+    if let Some(rustc) = &rustc {
+        cmd.env("RUSTC", rustc);
+    }
+    let toolchain = std::env::var_os("RUSTUP_TOOLCHAIN").or_else(|| {
+        let bin = rustc.as_deref()?.parent()?;
+        let dir = bin.parent()?;
+        (bin.file_name()? == "bin" && dir.parent()?.file_name()? == "toolchains")
+            .then(|| dir.file_name())
+            .flatten()
+            .map(Into::into)
+    });
+    if let Some(t) = toolchain {
+        cmd.env("RUSTUP_TOOLCHAIN", t);
     }
 }
 

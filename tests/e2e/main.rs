@@ -6,6 +6,8 @@ mod harness;
 mod build;
 mod errors;
 mod interop;
+mod ops;
+mod plugins;
 mod registry;
 mod run;
 mod schema;

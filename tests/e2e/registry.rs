@@ -3,7 +3,7 @@
 
 #[path = "../../crates/hoist-registry/tests/harness/mod.rs"]
 #[allow(unused_imports)]
-mod reg_harness;
+pub(crate) mod reg_harness;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Output, Stdio};
@@ -320,4 +320,64 @@ fn from_a_registry_base_pulls_it_and_pushing_elsewhere_mounts_its_layers() {
     // The base is now local: a second build does not pull again (policy missing).
     let (_, se) = ok_in(&h, &["build", "-t", "app:2", "."]);
     assert!(!se.contains("Pulling"), "{se}");
+}
+
+#[test]
+fn credential_helpers_run_only_when_allowed() {
+    let live = start(Auth::Htpasswd);
+    let host = live.reg.host.clone();
+    let h = hoist();
+    // A docker credential helper that answers for this registry only.
+    let bin = h.path("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let helper = bin.join("docker-credential-hoisttest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 3\nread server\n\
+             [ \"$server\" = \"{host}\" ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\n\
+             echo '{{\"ServerURL\":\"{host}\",\"Username\":\"{USER}\",\"Secret\":\"{PASSWORD}\"}}'\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(h.path("docker")).unwrap();
+    std::fs::write(
+        config_path(&h),
+        format!(r#"{{"credHelpers":{{"{host}":"hoisttest"}}}}"#),
+    )
+    .unwrap();
+    let image = format!("{host}/helpers/demo:1");
+    let ctx = fixture("scratch-copy");
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let df = h.path("digest");
+    let df = df.to_str().unwrap();
+    let push = |extra: &[&str]| {
+        let mut args = vec!["build", "-q", "-t", &image, "--push", "--digest-file", df];
+        args.extend_from_slice(extra);
+        args.push(ctx.as_str());
+        let mut c = h.command(&args);
+        c.env("DOCKER_CONFIG", h.path("docker"))
+            .env("PATH", &path)
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
+            .stdin(Stdio::null());
+        c.output().expect("run hoist")
+    };
+
+    // Not allowed: the helper is not run, the message names the entry and the flag.
+    let out = push(&[]);
+    let (_, se) = texts(&out);
+    assert!(!out.status.success(), "{se}");
+    assert!(se.contains("docker-credential-hoisttest"), "{se}");
+    assert!(se.contains("credHelpers"), "{se}");
+    assert!(se.contains("--allow-credential-helpers"), "{se}");
+
+    // Allowed: the helper's credentials push the image.
+    let out = push(&["--allow-credential-helpers"]);
+    let (_, se) = texts(&out);
+    assert!(out.status.success(), "{se}");
+    let creds = format!("{USER}:{PASSWORD}");
+    let digest = std::fs::read_to_string(df).unwrap();
+    assert_eq!(skopeo_digest(&image, Some(&creds)), digest);
 }

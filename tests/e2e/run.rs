@@ -13,6 +13,9 @@ use std::process::Command;
 use crate::harness::{Hoist, run_tool, tool};
 use crate::interop::unpack;
 
+mod buildah;
+mod container;
+
 const CHILD_ENV: &str = "HOIST_E2E_RUN_CHILD";
 const BASE: &str = "FROM scratch
 COPY busybox /bin/busybox
@@ -210,12 +213,21 @@ EOF
 
 #[test]
 fn failing_run_names_the_step_and_shows_its_output() {
-    let h = workspace("RUN echo first-line && echo boom-output >&2 && exit 3\n");
+    // SHELL applies: with `-e` the failing subshell ends the step.
+    let h = workspace(
+        "SHELL [\"/bin/sh\", \"-e\", \"-c\"]
+RUN echo first-line && echo boom-output >&2; (exit 3); echo not-reached
+",
+    );
     let err = h.fail(&["build", "-q", "."]);
-    assert!(err.contains("Dockerfile:6:1"), "{err}");
+    assert!(err.contains("Dockerfile:7:1"), "{err}");
     assert!(err.contains("exit code: 3"), "{err}");
-    assert!(err.contains("boom-output"), "{err}");
-    assert!(err.contains("/bin/sh -c echo first-line"), "{err}");
+    assert!(
+        err.contains("first-line") && err.contains("boom-output"),
+        "{err}"
+    );
+    assert!(!err.lines().any(|l| l.trim() == "not-reached"), "{err}");
+    assert!(err.contains("/bin/sh -e -c echo first-line"), "{err}");
 }
 
 #[test]
@@ -318,7 +330,7 @@ fn run_steps_again_as_an_unprivileged_user() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "unprivileged run failed:\n{text}");
-    assert!(text.contains("5 passed"), "{text}");
+    assert!(text.contains("10 passed"), "{text}");
 }
 
 fn ensure_test_user() {

@@ -122,6 +122,37 @@ pub enum BuildError {
         #[source]
         source: Box<hoist_sandbox::SandboxError>,
     },
+    /// `hoist run`: the image is not in the store.
+    #[error("image {reference} is not in the local store")]
+    ImageNotFound {
+        /// Which image.
+        reference: String,
+    },
+    /// An image in the store is inconsistent.
+    #[error("image {reference} is invalid: {reason}")]
+    ImageInvalid {
+        /// Which image.
+        reference: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `hoist run`: the container cannot be set up as asked.
+    #[error("cannot run {reference}: {message}")]
+    Container {
+        /// Which image.
+        reference: String,
+        /// Why.
+        message: String,
+    },
+    /// `hoist run`: the sandbox could not start the container's command.
+    #[error("cannot run {reference}")]
+    ContainerSandbox {
+        /// Which image.
+        reference: String,
+        /// Why (boxed: the sandbox error is large).
+        #[source]
+        source: Box<hoist_sandbox::SandboxError>,
+    },
     /// A JSON document could not be written or read.
     #[error("invalid {what} JSON")]
     Json {

@@ -420,40 +420,12 @@ impl Run<'_> {
         at: &Location,
     ) -> Result<(ImageConfig, Vec<LayerRef>), BuildError> {
         self.bases.ensure(self.store, r, platform, at)?;
-        let image =
-            self.store
-                .resolve_image(r, platform)?
-                .ok_or_else(|| BuildError::BaseNotFound {
-                    at: at.clone(),
-                    reference: r.to_string(),
-                })?;
-        let bytes = self
-            .store
-            .read_blob(image.manifest.config().digest(), 8 << 20)?;
-        let config: ImageConfig =
-            serde_json::from_slice(&bytes).map_err(|source| BuildError::Json {
-                what: "base image config",
-                source,
-            })?;
-        let layers = image
-            .manifest
-            .layers()
-            .iter()
-            .zip(config.rootfs.diff_ids.iter())
-            .map(|(d, diff)| LayerRef {
-                digest: d.digest().clone(),
-                size: d.size(),
-                media_type: d.media_type().clone(),
-                diff_id: diff.clone(),
-            })
-            .collect::<Vec<_>>();
-        if layers.len() != image.manifest.layers().len() {
-            return Err(BuildError::at(
-                at,
-                format!("base image {r} has a config whose diff_ids do not match its layers"),
-            ));
-        }
-        Ok((config, layers))
+        crate::container::load_image(self.store, r, platform)?.ok_or_else(|| {
+            BuildError::BaseNotFound {
+                at: at.clone(),
+                reference: r.to_string(),
+            }
+        })
     }
 
     fn image_root(&mut self, r: &Reference, at: &Location) -> Result<PathBuf, BuildError> {

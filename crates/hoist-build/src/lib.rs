@@ -8,6 +8,7 @@
 
 mod base;
 mod commit;
+mod container;
 mod copy;
 mod error;
 mod exec;
@@ -20,6 +21,7 @@ mod run;
 mod vars;
 
 pub use base::{FetchError, ImageFetcher, PullPolicy};
+pub use container::{ContainerOptions, Volume, run_container};
 pub use error::{BuildError, Location};
 pub use exec::{build, build_with};
 pub use options::{BuildOptions, BuildOutcome, DockerfileSource, SecretSource};

@@ -124,7 +124,7 @@ pub(crate) fn is_root() -> bool {
 }
 
 /// Reads `/etc/<name>` from a rootfs without following symlinks out of it.
-fn read_etc(root: Option<&Path>, name: &str) -> Option<String> {
+pub(crate) fn read_etc(root: Option<&Path>, name: &str) -> Option<String> {
     let root = root?;
     let etc = root.join("etc");
     let file = etc.join(name);

@@ -18,17 +18,15 @@ mod mounts;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use hoist_dockerfile::{CmdLine, Instruction};
 use hoist_layer::LayerOptions;
-use hoist_layer::diff::{DiffOptions, IdRemap, SnapshotOptions};
-use hoist_sandbox::{
-    Capabilities, EtcFiles, IdMap, Isolation, MountSpec, Network, RunSpec, SUBID_COUNT, Stdio,
-};
+use hoist_layer::diff::{DiffOptions, SnapshotOptions};
+use hoist_sandbox::{Isolation, MountSpec, Network, RunSpec, Stdio};
 use hoist_store::Store;
 
 use crate::commit::write_layer;
+use crate::container::{capabilities, default_env, etc_files, id_mapping};
 use crate::error::{BuildError, Location};
 use crate::exec::{StageState, push_history};
 use crate::options::BuildOptions;
@@ -164,19 +162,25 @@ pub(crate) fn run_step(
 
     let mut exclude: Vec<String> = SANDBOX_MOUNTS.iter().map(|s| s.to_string()).collect();
     exclude.extend(prepared.exclude.iter().cloned());
+    let started = std::time::Instant::now();
     let before = hoist_layer::diff::snapshot(&root, &SnapshotOptions { exclude })?;
+    tracing::debug!(elapsed = ?started.elapsed(), "rootfs snapshot before the step");
 
     let spec = RunSpec {
         rootfs: root.clone(),
         argv: argv.clone(),
-        env: environment(st, &prepared.env),
+        env: environment(st, &prepared.env, &root, user.uid),
         cwd: cwd.clone(),
         user,
         network,
         mounts: prepared.mounts.clone(),
         isolation,
         id_map,
-        etc_files: etc_files(scratch.path(), at)?,
+        etc_files: etc_files(scratch.path()).map_err(|source| BuildError::Io {
+            what: "write the etc files in",
+            path: scratch.path().to_path_buf(),
+            source,
+        })?,
         stdio: Stdio::Capture {
             tail_bytes: TAIL_BYTES,
         },
@@ -210,7 +214,9 @@ pub(crate) fn run_step(
     } else {
         Some(st.fs.owners(env.store, &st.layers)?)
     };
+    let started = std::time::Instant::now();
     let entries = hoist_layer::diff::diff(&before, &DiffOptions { ids, owners })?;
+    tracing::debug!(elapsed = ?started.elapsed(), changes = entries.len(), "rootfs diff after the step");
     if entries.is_empty() {
         push_history(st, created_by, true);
         return Ok(());
@@ -221,41 +227,6 @@ pub(crate) fn run_step(
     st.layers.push(layer);
     push_history(st, created_by, false);
     Ok(())
-}
-
-static CAPABILITIES: OnceLock<Capabilities> = OnceLock::new();
-
-/// The host's sandbox capabilities, probed once per process.
-fn capabilities() -> &'static Capabilities {
-    CAPABILITIES.get_or_init(hoist_sandbox::probe)
-}
-
-/// The sandbox's id map and how to read the ids it leaves on disk. Explicit, so
-/// both sides agree: subordinate ranges when available, else a single mapping.
-fn id_mapping(caps: &Capabilities, isolation: Isolation) -> (IdMap, IdRemap) {
-    if isolation == Isolation::Chroot || caps.is_root() {
-        return (IdMap::Auto, IdRemap::Identity);
-    }
-    match (&caps.newuidmap, &caps.newgidmap, caps.subuid, caps.subgid) {
-        (Some(_), Some(_), Some(u), Some(g)) => (
-            IdMap::Subid,
-            IdRemap::Subid {
-                uid: caps.euid,
-                gid: caps.egid,
-                uid_start: u.start,
-                uid_count: u.count.min(SUBID_COUNT),
-                gid_start: g.start,
-                gid_count: g.count.min(SUBID_COUNT),
-            },
-        ),
-        _ => (
-            IdMap::Single,
-            IdRemap::Single {
-                uid: caps.euid,
-                gid: caps.egid,
-            },
-        ),
-    }
 }
 
 /// argv for the step, plus a mount for a heredoc script that starts with `#!`.
@@ -311,8 +282,9 @@ fn write_mode(path: &Path, bytes: &[u8], mode: u32, at: &Location) -> Result<(),
         .map_err(|e| BuildError::at(at, format!("cannot write {}: {e}", path.display())))
 }
 
-/// The image's ENV, then ARGs in scope that ENV does not override, then secret env.
-fn environment(st: &StageState, extra: &[String]) -> Vec<String> {
+/// The image's ENV, then ARGs in scope that ENV does not override, then secret env,
+/// then `PATH` and `HOME` when none of these set them (as runc does).
+fn environment(st: &StageState, extra: &[String], root: &Path, uid: u32) -> Vec<String> {
     let mut env = st.scope.env_list();
     for (k, v) in &st.scope.args {
         if !st.scope.env.iter().any(|(ek, _)| ek == k) {
@@ -320,6 +292,7 @@ fn environment(st: &StageState, extra: &[String]) -> Vec<String> {
         }
     }
     env.extend(extra.iter().cloned());
+    default_env(&mut env, root, uid);
     env
 }
 
@@ -339,28 +312,6 @@ fn history_text(st: &StageState, argv: &[String]) -> String {
         format!("|{} {} ", args.len(), args.join(" "))
     };
     format!("RUN {prefix}{} # buildkit", argv.join(" "))
-}
-
-/// Files bound over /etc/hosts, /etc/resolv.conf and /etc/hostname.
-fn etc_files(dir: &Path, at: &Location) -> Result<EtcFiles, BuildError> {
-    let hosts = dir.join("hosts");
-    write_mode(
-        &hosts,
-        b"127.0.0.1\tlocalhost hoist\n::1\tlocalhost ip6-localhost ip6-loopback\n",
-        0o644,
-        at,
-    )?;
-    let hostname = dir.join("hostname");
-    write_mode(&hostname, b"hoist\n", 0o644, at)?;
-    let resolv = dir.join("resolv.conf");
-    // Without a host resolv.conf (a sealed CI box) the step simply gets none.
-    let host_resolv = fs::read("/etc/resolv.conf").unwrap_or_default();
-    write_mode(&resolv, &host_resolv, 0o644, at)?;
-    Ok(EtcFiles {
-        hosts: Some(hosts),
-        resolv_conf: Some(resolv),
-        hostname: Some(hostname),
-    })
 }
 
 /// Removes the mount points and parents the sandbox created, when they are still

@@ -83,10 +83,20 @@ pub struct BuildArgs {
     secret: Vec<String>,
 }
 
+/// `--isolation` of `hoist build` and `hoist run`.
 #[derive(Clone, Copy, clap::ValueEnum)]
-enum IsolationArg {
+pub(crate) enum IsolationArg {
     Rootless,
     Chroot,
+}
+
+impl From<IsolationArg> for hoist_sandbox::Isolation {
+    fn from(a: IsolationArg) -> Self {
+        match a {
+            IsolationArg::Rootless => hoist_sandbox::Isolation::Rootless,
+            IsolationArg::Chroot => hoist_sandbox::Isolation::Chroot,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -271,10 +281,7 @@ fn options(args: &BuildArgs) -> anyhow::Result<BuildOptions> {
             PullArg::Missing => hoist_build::PullPolicy::Missing,
             PullArg::Never => hoist_build::PullPolicy::Never,
         },
-        isolation: args.isolation.map(|i| match i {
-            IsolationArg::Rootless => hoist_sandbox::Isolation::Rootless,
-            IsolationArg::Chroot => hoist_sandbox::Isolation::Chroot,
-        }),
+        isolation: args.isolation.map(Into::into),
         network: match args.network {
             NetworkArg::Default | NetworkArg::Host => hoist_sandbox::Network::Host,
             NetworkArg::None => hoist_sandbox::Network::None,

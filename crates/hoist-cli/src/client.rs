@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use hoist_oci::Reference;
 use hoist_registry::{
     Client, ClientOptions, CredentialProvider, DockerConfigCredentials, Progress,
 };
@@ -42,8 +43,8 @@ pub struct RegistryArgs {
     /// the docker/podman search path [env: REGISTRY_AUTH_FILE].
     #[arg(long, value_name = "FILE")]
     pub authfile: Option<PathBuf>,
-    /// Allow docker credential helpers (`credHelpers`/`credsStore`). Running helpers is
-    /// not implemented yet: entries that need one still fail with a hint.
+    /// Run docker credential helpers (`credHelpers`/`credsStore` executables). Off by
+    /// default: a helper runs with your full rights; prefer hoist's wasm auth plugins.
     #[arg(long)]
     pub allow_credential_helpers: bool,
 }
@@ -80,13 +81,12 @@ impl RegistryArgs {
 /// Auth plugins ([`crate::plugin::credential_chain`]) are consulted first, the auth
 /// files last.
 pub fn credentials(args: &RegistryArgs) -> Arc<dyn CredentialProvider> {
-    if args.allow_credential_helpers {
-        tracing::debug!("--allow-credential-helpers given; helpers are not run yet");
-    }
-    let files: Arc<dyn CredentialProvider> = match &args.authfile {
-        Some(p) => Arc::new(DockerConfigCredentials::with_paths(vec![p.clone()])),
-        None => Arc::new(DockerConfigCredentials::from_env()),
+    let files = match &args.authfile {
+        Some(p) => DockerConfigCredentials::with_paths(vec![p.clone()]),
+        None => DockerConfigCredentials::from_env(),
     };
+    let files: Arc<dyn CredentialProvider> =
+        Arc::new(files.allow_credential_helpers(args.allow_credential_helpers));
     // Auth plugins (hoist-plugin) are asked in order first, the auth files last.
     crate::plugin::credential_chain(args.authfile.as_deref(), files)
 }
@@ -94,10 +94,28 @@ pub fn credentials(args: &RegistryArgs) -> Arc<dyn CredentialProvider> {
 /// Builds the registry client for a command: options from `args`, credentials from
 /// [`credentials`], blob events to `progress`.
 pub fn registry_client(args: &RegistryArgs, progress: Arc<dyn Progress>) -> anyhow::Result<Client> {
-    let client = Client::new(args.client_options())?
+    let mut client = Client::new(args.client_options())?
         .with_credentials(credentials(args))
         .with_progress(progress);
+    // Registry profiles (hoist-plugin) set per-registry concurrency and chunk size.
+    if let Some(profiles) = crate::plugin::profiles(args.authfile.as_deref()) {
+        client = client.with_limits(Arc::new(profiles));
+    }
     Ok(client)
+}
+
+/// Applies the naming rules of `r`'s registry profile (e.g. Docker Hub's `library/`,
+/// ACR's lowercase registry names); a broken rule is an error naming it. Without a
+/// plugin host, `r` is returned as is.
+pub fn normalize(args: &RegistryArgs, r: Reference) -> anyhow::Result<Reference> {
+    let Some(profiles) = crate::plugin::profiles(args.authfile.as_deref()) else {
+        return Ok(r);
+    };
+    let out = profiles
+        .normalize(&r)
+        .with_context(|| format!("{} breaks its registry's naming rules", r.familiar()))?;
+    tracing::debug!(reference = %r, normalized = %out, "registry profile applied");
+    Ok(out)
 }
 
 /// A multi-threaded tokio runtime for one command's registry work.

@@ -2,12 +2,16 @@
 
 mod build;
 mod client;
+mod copy;
 mod images;
 mod login;
+mod manifest;
 mod plugin;
 mod progress;
 mod pull;
 mod push;
+mod registry;
+mod run;
 mod transfer_progress;
 
 use std::path::PathBuf;
@@ -73,6 +77,20 @@ enum Cmd {
     Pull(pull::PullArgs),
     /// Upload an image from the store to a registry.
     Push(push::PushArgs),
+    /// Run an image from the store in a throwaway sandbox (exit code passed through).
+    Run(run::RunArgs),
+    /// Copy an image between registries, OCI layouts, archives and the store.
+    Copy(copy::CopyArgs),
+    /// Tag, list, delete and inspect images in a registry.
+    Registry {
+        #[command(subcommand)]
+        command: registry::RegistryCmd,
+    },
+    /// Multi-platform indexes in the store.
+    Manifest {
+        #[command(subcommand)]
+        command: manifest::ManifestCmd,
+    },
     /// List, inspect and try wasm plugins (auth and registry profiles).
     Plugin {
         #[command(subcommand)]
@@ -102,6 +120,10 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
+            // `hoist run` exits with its command's code (its own errors are printed).
+            if let Some(run::Exit(code)) = e.downcast_ref::<run::Exit>() {
+                return ExitCode::from(*code);
+            }
             progress::print_error(&e);
             ExitCode::FAILURE
         }
@@ -126,6 +148,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Logout(args) => login::logout(args),
         Cmd::Pull(args) => pull::run(&root, args),
         Cmd::Push(args) => push::run(&root, args),
+        Cmd::Run(args) => run::run(&root, args),
+        Cmd::Copy(args) => copy::run(&root, args),
+        Cmd::Registry { command } => registry::run(command),
+        Cmd::Manifest { command } => manifest::run(&root, command),
         Cmd::Plugin { command } => plugin::run(command),
         Cmd::Debug {
             command: DebugCmd::Parse { file },

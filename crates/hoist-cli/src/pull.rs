@@ -31,7 +31,7 @@ pub struct PullArgs {
 
 /// Runs `hoist pull`: prints the digest of what the name now points at.
 pub fn run(root: &Path, args: PullArgs) -> anyhow::Result<()> {
-    let r = Reference::parse(&args.image)?;
+    let r = crate::client::normalize(&args.registry_args, Reference::parse(&args.image)?)?;
     let platform = match &args.platform {
         Some(p) => p.parse::<Platform>()?,
         None => Platform::host(),

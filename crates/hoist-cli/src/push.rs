@@ -54,10 +54,15 @@ pub fn push_many(
     registry_args: &RegistryArgs,
     quiet: bool,
 ) -> anyhow::Result<Vec<Pushed>> {
+    // Registry profiles check (and may rewrite) every destination before any upload.
+    let pairs = pairs
+        .iter()
+        .map(|(src, dest)| Ok((src, crate::client::normalize(registry_args, dest.clone())?)))
+        .collect::<anyhow::Result<Vec<_>>>()?;
     let client = registry_client(registry_args, Arc::new(BlobLines::new(quiet)))?;
     let rt = runtime()?;
     let mut out = Vec::new();
-    for (src, dest) in pairs {
+    for (src, dest) in &pairs {
         let pushed = rt
             .block_on(hoist_transfer::push(&client, store, src, dest))
             .with_context(|| format!("cannot push {}", dest.familiar()))?;

@@ -1,4 +1,5 @@
-//! Generated bindings for WIT package `hoist:plugin@0.1.0`, one module per world.
+//! Generated bindings for WIT package `hoist:plugin@0.1.1`, one module per world.
+//! Guests built against 0.1.0 link too: the linker matches 0.1.x imports by semver.
 //! A future major version gets its own module next to these.
 
 /// World `auth`: imports `host`, exports `credentials`.
@@ -20,7 +21,7 @@ pub(crate) mod profile {
 }
 
 /// The package version these bindings implement.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.1.1";
 
 /// Imports each world may have, by interface name without the `@version` suffix;
 /// the version must be `0.1.x`.

@@ -26,6 +26,21 @@ pub static BUILTINS: &[Builtin] = &[
         wasm: include_bytes!(env!("HOIST_GUEST_ACR")),
     },
     Builtin {
+        name: "ecr",
+        world: World::Auth,
+        wasm: include_bytes!(env!("HOIST_GUEST_ECR")),
+    },
+    Builtin {
+        name: "gar",
+        world: World::Auth,
+        wasm: include_bytes!(env!("HOIST_GUEST_GAR")),
+    },
+    Builtin {
+        name: "ibm",
+        world: World::Auth,
+        wasm: include_bytes!(env!("HOIST_GUEST_IBM")),
+    },
+    Builtin {
         name: "docker-config",
         world: World::Auth,
         wasm: include_bytes!(env!("HOIST_GUEST_DOCKER_CONFIG")),
@@ -44,6 +59,21 @@ pub static BUILTINS: &[Builtin] = &[
         name: "profile-ghcr",
         world: World::RegistryProfile,
         wasm: include_bytes!(env!("HOIST_GUEST_PROFILE_GHCR")),
+    },
+    Builtin {
+        name: "profile-ecr",
+        world: World::RegistryProfile,
+        wasm: include_bytes!(env!("HOIST_GUEST_PROFILE_ECR")),
+    },
+    Builtin {
+        name: "profile-gar",
+        world: World::RegistryProfile,
+        wasm: include_bytes!(env!("HOIST_GUEST_PROFILE_GAR")),
+    },
+    Builtin {
+        name: "profile-ibm",
+        world: World::RegistryProfile,
+        wasm: include_bytes!(env!("HOIST_GUEST_PROFILE_IBM")),
     },
     Builtin {
         name: "profile-generic",

@@ -64,6 +64,10 @@ pub struct PluginConfig {
     /// The `[auth]` table.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// Where `hoist plugin add` installs plugins; not read from the file.
+    /// [`PluginConfig::load`] sets it to `plugins/` next to the file. Default: `None`.
+    #[serde(skip)]
+    pub installed_dir: Option<PathBuf>,
 }
 
 impl PluginConfig {
@@ -78,9 +82,15 @@ impl PluginConfig {
 
     /// Reads `path`; a missing file is an empty configuration.
     pub fn load(path: &Path) -> Result<Self, PluginError> {
+        let installed_dir = path.parent().map(|d| d.join("plugins"));
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Self {
+                    installed_dir,
+                    ..Self::default()
+                });
+            }
             Err(e) => {
                 return Err(PluginError::Config {
                     path: path.to_path_buf(),
@@ -88,7 +98,10 @@ impl PluginConfig {
                 });
             }
         };
-        Self::parse(path, &text)
+        Ok(Self {
+            installed_dir,
+            ..Self::parse(path, &text)?
+        })
     }
 
     /// Parses TOML text; `path` only names the file in errors.

@@ -158,6 +158,52 @@ pub enum PluginError {
         /// The plugin's world.
         actual: String,
     },
+    /// Installing or removing a plugin file failed.
+    #[error("plugin directory {}: {action} failed", .path.display())]
+    Install {
+        /// The file or directory.
+        path: PathBuf,
+        /// What was attempted.
+        action: &'static str,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plugin cannot be installed under that name.
+    #[error("cannot install plugin {name:?}: {reason}")]
+    BadInstall {
+        /// The plugin's name.
+        name: String,
+        /// Why not.
+        reason: String,
+    },
+    /// The plugin's bytes do not have the digest it was pinned to.
+    #[error("plugin {origin}: digest is {actual}, expected {expected}; refusing it")]
+    DigestMismatch {
+        /// Where the bytes came from.
+        origin: String,
+        /// The pinned digest.
+        expected: hoist_oci::Digest,
+        /// The digest of what arrived.
+        actual: hoist_oci::Digest,
+    },
+    /// An OCI artifact is not a wasm plugin (or not pinned by digest).
+    #[error("plugin artifact {reference}: {reason}")]
+    Artifact {
+        /// The artifact reference.
+        reference: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The registry failed while publishing or fetching a plugin artifact.
+    #[error("plugin artifact {reference}: registry request failed")]
+    Registry {
+        /// The artifact reference.
+        reference: String,
+        /// The registry error.
+        #[source]
+        source: hoist_registry::RegistryError,
+    },
     /// The engine or the HTTP client could not be set up.
     #[error("plugin host setup failed: {reason}")]
     Setup {

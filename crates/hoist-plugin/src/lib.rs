@@ -1,7 +1,7 @@
 //! hoist-plugin: sandboxed wasm plugins on wasmtime.
 //!
 //! Plugins are WebAssembly components implementing a world of the WIT package
-//! `hoist:plugin@0.1.0` (`plugins/wit/`): `auth` plugins supply registry credentials
+//! `hoist:plugin@0.1.1` (`plugins/wit/`): `auth` plugins supply registry credentials
 //! ([`PluginCredentials`] implements [`hoist_registry::CredentialProvider`]), and
 //! `registry-profile` plugins describe a registry's naming rules and limits
 //! ([`Profiles`]).
@@ -20,6 +20,7 @@
 //! Compiled components are cached on disk by content digest ([`CompileCache`]).
 #![deny(missing_docs)]
 
+mod artifact;
 mod bindings;
 mod builtin;
 mod cache;
@@ -29,6 +30,7 @@ mod credential;
 mod error;
 mod glob;
 mod host;
+mod installed;
 mod limiter;
 mod manifest;
 mod plugin;
@@ -37,6 +39,7 @@ mod secrets;
 mod set;
 mod state;
 
+pub use artifact::{MAX_COMPONENT_SIZE, WASM_CONFIG, WASM_LAYER, fetch_plugin, push_plugin};
 pub use bindings::WIT_VERSION;
 pub use builtin::{BUILTINS, Builtin, builtin};
 pub use cache::{CacheOutcome, CompileCache};
@@ -46,6 +49,7 @@ pub use credential::PluginCredential;
 pub use error::{GuestErrorKind, PluginError};
 pub use glob::glob_match;
 pub use host::{HostOptions, PluginHost};
+pub use installed::PluginDir;
 pub use manifest::{HttpOrigin, MANIFEST_SECTION, Manifest, ManifestLimits, World};
 pub use plugin::{CredentialRequest, EffectiveLimits, LoadPath, Plugin, PluginOrigin};
 pub use profiles::{Profiles, RegistryLimits};

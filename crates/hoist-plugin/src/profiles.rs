@@ -106,3 +106,22 @@ impl Profiles {
         Ok(())
     }
 }
+
+/// The client asks the matching profile for each registry's limits. The trait cannot
+/// fail, so a profile that traps or answers badly is logged and the client's defaults
+/// stay in force.
+impl hoist_registry::LimitsProvider for Profiles {
+    fn limits(&self, registry: &str) -> hoist_registry::TransferLimits {
+        match Profiles::limits(self, registry) {
+            Ok(l) => hoist_registry::TransferLimits {
+                max_concurrent_uploads: l.max_concurrent_push.map(|n| n.max(1) as usize),
+                max_concurrent_downloads: l.max_concurrent_pull.map(|n| n.max(1) as usize),
+                chunk_size: l.chunk_size.map(|c| c.max(64 * 1024)),
+            },
+            Err(e) => {
+                tracing::warn!(%registry, error = %e, "registry profile failed; default limits");
+                hoist_registry::TransferLimits::default()
+            }
+        }
+    }
+}

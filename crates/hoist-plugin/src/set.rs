@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 use crate::builtin::BUILTINS;
 use crate::chain::PluginCredentials;
-use crate::config::PluginConfig;
+use crate::config::{PluginConfig, PluginSettings};
+use crate::installed::PluginDir;
 use crate::plugin::{Plugin, PluginOrigin};
 use crate::profiles::Profiles;
 use crate::{PluginError, PluginHost, World};
@@ -34,25 +35,33 @@ impl Plugins {
                 Err(e) => failed.push((b.name.to_string(), e)),
             }
         }
+        // Installed plugins (`hoist plugin add`); a `[plugins.NAME] path` wins.
+        let installed = match config.installed_dir.as_ref().map(PluginDir::new) {
+            Some(dir) => dir.list().unwrap_or_else(|e| {
+                failed.push((dir.path().display().to_string(), e));
+                Vec::new()
+            }),
+            None => Vec::new(),
+        };
+        for (name, path) in installed {
+            let settings = config.plugins.get(&name);
+            if settings.is_some_and(|s| !s.enabled || s.path.is_some()) {
+                continue;
+            }
+            match load_named(&host, &name, &path, settings) {
+                Ok(p) => {
+                    loaded.retain(|q: &Arc<Plugin>| q.name() != name);
+                    loaded.push(Arc::new(p));
+                }
+                Err(e) => failed.push((name, e)),
+            }
+        }
         for (name, s) in &config.plugins {
             let Some(path) = &s.path else { continue };
             if !s.enabled {
                 continue;
             }
-            let result = host.load_file(path, Some(s)).and_then(|p| {
-                if p.name() == name {
-                    Ok(p)
-                } else {
-                    Err(PluginError::InvalidManifest {
-                        origin: path.display().to_string(),
-                        reason: format!(
-                            "manifest name {:?} differs from its [plugins.{name}] table",
-                            p.name()
-                        ),
-                    })
-                }
-            });
-            match result {
+            match load_named(&host, name, path, Some(s)) {
                 Ok(p) => {
                     loaded.retain(|q: &Arc<Plugin>| q.name() != name);
                     loaded.push(Arc::new(p));
@@ -132,5 +141,23 @@ impl Plugins {
     /// The registry profiles.
     pub fn profiles(&self) -> Profiles {
         Profiles::new(self.loaded.clone())
+    }
+}
+
+/// Loads the component at `path`, which must call itself `name` (its table or file name).
+fn load_named(
+    host: &PluginHost,
+    name: &str,
+    path: &std::path::Path,
+    settings: Option<&PluginSettings>,
+) -> Result<Plugin, PluginError> {
+    let p = host.load_file(path, settings)?;
+    if p.name() == name {
+        Ok(p)
+    } else {
+        Err(PluginError::InvalidManifest {
+            origin: path.display().to_string(),
+            reason: format!("manifest name {:?} differs from {name:?}", p.name()),
+        })
     }
 }

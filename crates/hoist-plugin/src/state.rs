@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::bindings::auth::hoist::plugin::host::{self, LogLevel, Request, Response};
 use crate::bindings::auth::hoist::plugin::types::{self, PluginError as WitError};
 use crate::config::Capabilities;
+use crate::glob::glob_match;
 use crate::limiter::Limiter;
 use crate::manifest::HttpOrigin;
 use crate::secrets::SecretSource;
@@ -59,7 +60,9 @@ impl CallState {
             let entry = o.host.replace("{registry}", &self.registry);
             let (eh, ep) = split_host_port(&entry);
             let ep = ep.unwrap_or(if url.scheme() == "https" { 443 } else { 80 });
-            scheme_ok && eh == host && ep == port
+            // `*` in a declared host stands for any run of characters (one origin
+            // for every region of a cloud API, e.g. `api.ecr.*.amazonaws.com`).
+            scheme_ok && (eh == host || (eh.contains('*') && glob_match(&eh, &host))) && ep == port
         })
     }
 
@@ -72,10 +75,13 @@ impl CallState {
         );
         match url.scheme() {
             "https" => {}
-            "http" if url.host_str().is_some_and(is_loopback_host) => {}
+            "http"
+                if url
+                    .host_str()
+                    .is_some_and(|h| is_loopback_host(h) || is_metadata_host(h)) => {}
             _ => {
                 return Err(WitError::Denied(format!(
-                    "http request to {shown} denied: only https (or http to loopback) is allowed"
+                    "http request to {shown} denied: only https (or http to loopback or a cloud metadata server) is allowed"
                 )));
             }
         }
@@ -161,6 +167,12 @@ impl CallState {
 /// `localhost`, `127.x.x.x`, `[::1]` (without a port).
 fn is_loopback_host(host: &str) -> bool {
     host == "localhost" || host.starts_with("127.") || host == "[::1]" || host == "::1"
+}
+
+/// Cloud instance metadata servers, which only speak plain HTTP and are link-local
+/// (they never leave the machine): `metadata.google.internal`, `169.254.169.254`.
+fn is_metadata_host(host: &str) -> bool {
+    host.eq_ignore_ascii_case("metadata.google.internal") || host == "169.254.169.254"
 }
 
 /// `host[:port]` → (host, port); IPv6 hosts keep their brackets.
@@ -249,6 +261,12 @@ impl host::Host for CallState {
             LogLevel::Warn => tracing::warn!(plugin, "{msg}"),
             LogLevel::Error => tracing::error!(plugin, "{msg}"),
         }
+    }
+
+    async fn now(&mut self) -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
     }
 }
 

@@ -18,6 +18,9 @@ fn profiles(dir: &std::path::Path) -> Profiles {
         "profile-dockerhub",
         "profile-acr",
         "profile-ghcr",
+        "profile-ecr",
+        "profile-gar",
+        "profile-ibm",
     ]
     .iter()
     .map(|n| {
@@ -132,6 +135,151 @@ fn acr_rules() {
     p.apply_limits("acme.azurecr.io", &mut opts).unwrap();
     assert_eq!(opts.chunk_size, 16 << 20);
     assert_eq!(opts.max_concurrent_uploads, 6);
+}
+
+#[test]
+fn ecr_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profiles(dir.path());
+    let reg = "123456789012.dkr.ecr.eu-west-3.amazonaws.com";
+    assert_eq!(p.for_registry(reg).unwrap().unwrap().name(), "profile-ecr");
+    assert_eq!(
+        p.for_registry("dkr.ecr.amazonaws.com")
+            .unwrap()
+            .unwrap()
+            .name(),
+        "profile-generic"
+    );
+    run_table(
+        &p,
+        &[
+            (
+                "123456789012.dkr.ecr.eu-west-3.amazonaws.com/team/app:1",
+                Ok("123456789012.dkr.ecr.eu-west-3.amazonaws.com/team/app:1"),
+            ),
+            (
+                "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/a.b_c-d",
+                Ok("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/a.b_c-d"),
+            ),
+            (
+                "1234.dkr.ecr.us-east-1.amazonaws.com/app",
+                Err("account id \"1234\" must be 12 digits"),
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/a",
+                Err("2 to 256 characters"),
+            ),
+            (
+                "123456789012.dkr.ecr.us-east-1.amazonaws.com/a__b",
+                Err("lowercase letters and digits, separated by"),
+            ),
+        ],
+    );
+    // The registry client asks the profiles per registry.
+    let client = hoist_registry::Client::new(hoist_registry::ClientOptions::default())
+        .unwrap()
+        .with_limits(Arc::new(p.clone()));
+    let l = client.limits_for(reg);
+    assert_eq!(
+        (
+            l.chunk_size,
+            l.max_concurrent_uploads,
+            l.max_concurrent_downloads
+        ),
+        (20 << 20, 5, 8)
+    );
+    let defaults = hoist_registry::ClientOptions::default();
+    assert_eq!(client.limits_for("quay.io").chunk_size, defaults.chunk_size);
+    assert!(
+        p.auth_hint(reg)
+            .unwrap()
+            .unwrap()
+            .contains("aws ecr get-login-password --region eu-west-3")
+    );
+}
+
+#[test]
+fn gar_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profiles(dir.path());
+    for reg in [
+        "us-docker.pkg.dev",
+        "europe-west1-docker.pkg.dev",
+        "gcr.io",
+        "eu.gcr.io",
+    ] {
+        assert_eq!(
+            p.for_registry(reg).unwrap().unwrap().name(),
+            "profile-gar",
+            "{reg}"
+        );
+    }
+    run_table(
+        &p,
+        &[
+            (
+                "europe-west1-docker.pkg.dev/my-project/images/app:1",
+                Ok("europe-west1-docker.pkg.dev/my-project/images/app:1"),
+            ),
+            (
+                "us-docker.pkg.dev/my-project/images/tools/lint",
+                Ok("us-docker.pkg.dev/my-project/images/tools/lint"),
+            ),
+            ("gcr.io/my-project/app", Ok("gcr.io/my-project/app")),
+            (
+                "us-docker.pkg.dev/my-project/app",
+                Err("PROJECT/REPOSITORY/IMAGE; \"my-project/app\" has 2 path component(s)"),
+            ),
+            (
+                "us-docker.pkg.dev/my-project/9images/app",
+                Err("repository \"9images\" must be 1 to 63"),
+            ),
+            (
+                "us-docker.pkg.dev/proj/images/app",
+                Err("project id \"proj\" must be 6 to 30"),
+            ),
+            (
+                "gcr.io/app",
+                Err("gcr.io/PROJECT/IMAGE; \"app\" has no project"),
+            ),
+            ("eu.gcr.io/1project/app", Err("project id \"1project\"")),
+        ],
+    );
+    assert_eq!(p.limits("gcr.io").unwrap().max_concurrent_push, Some(4));
+}
+
+#[test]
+fn ibm_rules() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = profiles(dir.path());
+    for reg in ["icr.io", "us.icr.io", "registry.ng.bluemix.net"] {
+        assert_eq!(
+            p.for_registry(reg).unwrap().unwrap().name(),
+            "profile-ibm",
+            "{reg}"
+        );
+    }
+    run_table(
+        &p,
+        &[
+            ("us.icr.io/my_ns-1/app:2", Ok("us.icr.io/my_ns-1/app:2")),
+            (
+                "registry.eu-de.bluemix.net/team/tools/app",
+                Ok("registry.eu-de.bluemix.net/team/tools/app"),
+            ),
+            (
+                "icr.io/app",
+                Err("NAMESPACE/REPOSITORY; \"app\" has no namespace"),
+            ),
+            ("icr.io/abc/app", Err("namespace \"abc\" must be 4 to 30")),
+            ("de.icr.io/1team/app", Err("starting with a letter")),
+            (
+                "icr.io/abcdefghijabcdefghijabcdefghijx/app",
+                Err("must be 4 to 30 lowercase letters"),
+            ),
+        ],
+    );
+    assert_eq!(p.limits("us.icr.io").unwrap().max_concurrent_pull, Some(6));
 }
 
 #[test]

@@ -11,6 +11,7 @@ use crate::auth::{AuthScheme, TokenCache};
 use crate::challenge::parse_challenges;
 use crate::credential::{Credential, CredentialProvider};
 use crate::error::{Operation, RegistryError};
+use crate::limits::{EffectiveLimits, LimitsProvider, TransferLimits};
 use crate::options::ClientOptions;
 use crate::progress::{NoProgress, Progress};
 
@@ -31,6 +32,8 @@ pub(crate) struct RegistryState {
     pub refresh_token: Mutex<Option<(hoist_oci::Digest, String)>>,
     pub uploads: Semaphore,
     pub downloads: Semaphore,
+    /// Upload chunk size and concurrency in effect for this registry.
+    pub limits: EffectiveLimits,
     /// Whether TLS verification is skipped (loopback, insecure list, or tls_verify=false).
     pub unverified_tls: bool,
 }
@@ -43,6 +46,7 @@ pub struct Client {
     unverified: reqwest::Client,
     pub(crate) creds: Arc<dyn CredentialProvider>,
     pub(crate) progress: Arc<dyn Progress>,
+    limits: Option<Arc<dyn LimitsProvider>>,
     registries: Arc<Mutex<HashMap<String, Arc<RegistryState>>>>,
     pub(crate) tokens: Arc<TokenCache>,
 }
@@ -102,6 +106,7 @@ impl Client {
             unverified,
             creds: Arc::new(Credential::Anonymous),
             progress: Arc::new(NoProgress),
+            limits: None,
             registries: Arc::default(),
             tokens: Arc::default(),
         })
@@ -111,6 +116,18 @@ impl Client {
     pub fn with_credentials(mut self, provider: Arc<dyn CredentialProvider>) -> Self {
         self.creds = provider;
         self
+    }
+
+    /// Asks `provider` for each registry's transfer limits (default: the client-wide
+    /// values of [`ClientOptions`] for every registry).
+    pub fn with_limits(mut self, provider: Arc<dyn LimitsProvider>) -> Self {
+        self.limits = Some(provider);
+        self
+    }
+
+    /// The transfer limits in effect for `registry` (`host[:port]`).
+    pub fn limits_for(&self, registry: &str) -> EffectiveLimits {
+        self.state(registry).limits
     }
 
     /// Reports blob transfers to `progress` (default: [`NoProgress`]).
@@ -144,12 +161,25 @@ impl Client {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(registry.to_string())
             .or_insert_with(|| {
+                let over = self
+                    .limits
+                    .as_ref()
+                    .map_or_else(TransferLimits::default, |p| p.limits(registry));
+                let limits = EffectiveLimits::resolve(&self.opts, over);
+                tracing::debug!(
+                    registry,
+                    uploads = limits.max_concurrent_uploads,
+                    downloads = limits.max_concurrent_downloads,
+                    chunk_size = limits.chunk_size,
+                    "registry transfer limits"
+                );
                 Arc::new(RegistryState {
                     name: registry.to_string(),
                     ping: OnceCell::new(),
                     refresh_token: Mutex::new(None),
-                    uploads: Semaphore::new(self.opts.max_concurrent_uploads.max(1)),
-                    downloads: Semaphore::new(self.opts.max_concurrent_downloads.max(1)),
+                    uploads: Semaphore::new(limits.max_concurrent_uploads),
+                    downloads: Semaphore::new(limits.max_concurrent_downloads),
+                    limits,
                     unverified_tls: self.allows_plain_http(registry) || !self.opts.tls_verify,
                 })
             })

@@ -1,5 +1,6 @@
 //! Credentials from docker `config.json` and containers `auth.json`, and `hoist login`'s
-//! writer. Credential helpers are never executed here.
+//! writer. Credential helpers (`credHelpers`, `credsStore`) run only when the user
+//! allows them ([`DockerConfigCredentials::allow_credential_helpers`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,8 @@ pub const DOCKER_HUB_AUTH_KEY: &str = "https://index.docker.io/v1/";
 #[derive(Debug, Clone, Default)]
 pub struct DockerConfigCredentials {
     paths: Vec<PathBuf>,
+    /// Run `docker-credential-*` helpers named by the files (default: no).
+    allow_helpers: bool,
 }
 
 impl DockerConfigCredentials {
@@ -29,12 +32,24 @@ impl DockerConfigCredentials {
     pub fn from_env() -> Self {
         Self {
             paths: default_paths(),
+            allow_helpers: false,
         }
     }
 
     /// An explicit list of files, searched in order.
     pub fn with_paths(paths: Vec<PathBuf>) -> Self {
-        Self { paths }
+        Self {
+            paths,
+            allow_helpers: false,
+        }
+    }
+
+    /// Whether `credHelpers`/`credsStore` executables may run. They run with the user's
+    /// full rights, so the default is no: lookups that need one fail with
+    /// [`RegistryError::CredentialHelperDisabled`] instead.
+    pub fn allow_credential_helpers(mut self, allow: bool) -> Self {
+        self.allow_helpers = allow;
+        self
     }
 
     /// The files searched, in order.
@@ -42,22 +57,34 @@ impl DockerConfigCredentials {
         &self.paths
     }
 
-    /// Looks `registry` up synchronously (file reads only).
+    /// Looks `registry` up synchronously (file reads, and helpers when allowed).
     ///
     /// An entry in `credHelpers` for the registry, or a `credsStore` together with an
-    /// empty `auths` entry, gives [`RegistryError::CredentialHelperDisabled`].
+    /// empty `auths` entry, runs the helper when allowed and otherwise gives
+    /// [`RegistryError::CredentialHelperDisabled`]. With helpers allowed, a `credsStore`
+    /// is also asked for registries the files do not mention.
     pub fn lookup(&self, registry: &str) -> Result<Credential, RegistryError> {
         let want = normalize_registry_key(registry);
+        let mut store_helper = None;
         for path in &self.paths {
             let Some(doc) = read_json(path)? else {
                 continue;
             };
+            if store_helper.is_none() {
+                store_helper = doc
+                    .get("credsStore")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+            }
             if let Some(helper) = doc
                 .get("credHelpers")
                 .and_then(Value::as_object)
                 .and_then(|m| m.iter().find(|(k, _)| normalize_registry_key(k) == want))
                 .and_then(|(_, v)| v.as_str())
             {
+                if self.allow_helpers {
+                    return crate::cred_helper::get(helper, &helper_server(registry));
+                }
                 return Err(RegistryError::CredentialHelperDisabled {
                     registry: registry.to_string(),
                     helper: helper.to_string(),
@@ -76,6 +103,9 @@ impl DockerConfigCredentials {
                     return Ok(c);
                 }
                 if let Some(store) = doc.get("credsStore").and_then(Value::as_str) {
+                    if self.allow_helpers {
+                        return crate::cred_helper::get(store, &helper_server(registry));
+                    }
                     return Err(RegistryError::CredentialHelperDisabled {
                         registry: registry.to_string(),
                         helper: store.to_string(),
@@ -85,7 +115,20 @@ impl DockerConfigCredentials {
                 }
             }
         }
-        Ok(Credential::Anonymous)
+        match store_helper {
+            Some(store) if self.allow_helpers => {
+                crate::cred_helper::get(&store, &helper_server(registry))
+            }
+            _ => Ok(Credential::Anonymous),
+        }
+    }
+}
+
+/// The server address docker hands to helpers: Docker Hub's legacy URL, else the host.
+fn helper_server(registry: &str) -> String {
+    match normalize_registry_key(registry).as_str() {
+        "docker.io" => DOCKER_HUB_AUTH_KEY.to_string(),
+        host => host.to_string(),
     }
 }
 
@@ -94,7 +137,24 @@ impl CredentialProvider for DockerConfigCredentials {
         &'a self,
         registry: &'a str,
     ) -> BoxFuture<'a, Result<Credential, RegistryError>> {
-        Box::pin(async move { self.lookup(registry) })
+        Box::pin(async move {
+            if !self.allow_helpers {
+                return self.lookup(registry);
+            }
+            // A helper is a process: keep it off the async workers.
+            let me = self.clone();
+            let registry = registry.to_string();
+            let server = helper_server(&registry);
+            match tokio::task::spawn_blocking(move || me.lookup(&registry)).await {
+                Ok(found) => found,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(_) => Err(RegistryError::CredentialHelper {
+                    helper: "lookup".into(),
+                    server,
+                    reason: "cancelled while the runtime shut down".into(),
+                }),
+            }
+        })
     }
 }
 

@@ -137,6 +137,16 @@ pub enum RegistryError {
         /// The config file.
         path: PathBuf,
     },
+    /// A credential helper the user allowed could not give credentials.
+    #[error("credential helper docker-credential-{helper} for {server}: {reason}")]
+    CredentialHelper {
+        /// The helper name (suffix of `docker-credential-`).
+        helper: String,
+        /// The server address asked for.
+        server: String,
+        /// What went wrong (the helper's own message; never a secret).
+        reason: String,
+    },
     /// A credentials file could not be read or written.
     #[error("credentials file {}: {action} failed", .path.display())]
     ConfigIo {
@@ -297,6 +307,9 @@ impl RegistryError {
             RegistryError::CredentialHelperDisabled { .. } => Some(
                 "pass --allow-credential-helpers to run it, or log in with hoist login".into(),
             ),
+            RegistryError::CredentialHelper { server, .. } => Some(format!(
+                "check that the helper is installed and unlocked, or log in with hoist login {server}"
+            )),
             RegistryError::Http { source, .. } if source.is_connect() => Some(
                 "check the registry address; a plain-HTTP registry must be listed as insecure".into(),
             ),

@@ -12,10 +12,12 @@ mod auth;
 mod blob;
 mod challenge;
 mod client;
+mod cred_helper;
 mod credential;
 mod docker_config;
 mod error;
 mod error_code;
+mod limits;
 mod list;
 mod manifest;
 mod options;
@@ -34,6 +36,7 @@ pub use docker_config::{
     remove_login, save_login,
 };
 pub use error::{ApiErrorEntry, ErrorCode, Operation, RegistryError, parse_error_body};
+pub use limits::{EffectiveLimits, LimitsProvider, TransferLimits};
 pub use manifest::{Manifest, ManifestHead};
 pub use options::ClientOptions;
 pub use progress::{BlobAction, NoProgress, Progress};

@@ -55,7 +55,8 @@ impl Client {
     ///
     /// `open` must return a fresh reader over the blob's `size` bytes each time it is
     /// called: an interrupted upload starts again with a new session. Blobs smaller than
-    /// [`crate::ClientOptions::chunk_size`] go in one streamed `PUT`; larger ones in
+    /// the registry's chunk size ([`crate::ClientOptions::chunk_size`] unless a
+    /// [`crate::LimitsProvider`] says otherwise) go in one streamed `PUT`; larger ones in
     /// `PATCH` chunks with `Content-Range`, falling back to one streamed `PUT` when the
     /// registry rejects chunks (400/416).
     pub async fn push_blob<F, Fut, R>(
@@ -176,7 +177,7 @@ impl Client {
         let url = self.start_upload(&mut c, repo).await?;
         self.progress
             .blob_started(digest, Some(size), BlobAction::Upload);
-        if size >= self.opts.chunk_size.max(1) {
+        if size >= self.state(repo.domain()).limits.chunk_size {
             let reader = self.open_source(repo, digest, open).await?;
             match self
                 .upload_chunks(&c, repo, digest, size, url, reader)
@@ -268,7 +269,7 @@ impl Client {
     where
         R: AsyncRead + Send + Unpin + 'static,
     {
-        let chunk = self.opts.chunk_size.max(1) as usize;
+        let chunk = self.state(repo.domain()).limits.chunk_size as usize;
         let mut offset: u64 = 0;
         let local = |source| RegistryError::LocalIo {
             op: Operation::Push,

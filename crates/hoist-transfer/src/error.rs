@@ -91,6 +91,34 @@ pub enum TransferError {
         #[source]
         source: std::io::Error,
     },
+    /// An OCI layout (an `oci:` directory or a temporary copy) is unusable.
+    #[error("oci layout {path}: {reason}")]
+    Layout {
+        /// The layout directory or file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A blob could not be read from a copy's source.
+    #[error("cannot read blob {digest} from {source_name}")]
+    BlobIo {
+        /// The source.
+        source_name: String,
+        /// The blob.
+        digest: Digest,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A copy endpoint (`oci:DIR`, `docker-archive:FILE`, a registry reference, …) is
+    /// malformed or unusable in that position.
+    #[error("invalid copy endpoint {input:?}: {reason}")]
+    Endpoint {
+        /// What was given.
+        input: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// A transfer task panicked or was cancelled.
     #[error("transfer task failed: {0}")]
     Task(String),

@@ -8,18 +8,27 @@
 //!
 //! [`BlobSources`] remembers which repositories hold which blobs, so a push to the same
 //! registry mounts instead of uploading. A registry-to-registry copy builds on the same
-//! pieces: the manifest walk of [`push`] and the blob source record.
+//! pieces: [`copy`] moves an image between any two [`Endpoint`]s (registries, OCI
+//! layouts, archives, the store), streaming registry blobs from one connection to the
+//! other and mounting within one registry.
 #![deny(missing_docs)]
 
+mod copy;
+mod endpoint;
 mod error;
+mod pipe;
 mod pull;
 mod push;
 mod sink;
+mod source;
 mod sources;
 
+pub use copy::{Copied, CopyOptions, copy_to_registry, copy_to_store};
+pub use endpoint::{CopyContext, Endpoint, copy};
 pub use error::TransferError;
 pub use pull::{PullOptions, Pulled, pull};
 pub use push::{Pushed, push};
+pub use source::{BlobReader, Document, ImageSource, LayoutSource, RegistrySource};
 pub use sources::{BlobSources, SOURCES_DIR};
 
 use hoist_oci::Digest;

@@ -161,9 +161,9 @@ pub async fn pull(
     })
 }
 
-fn pick_children(
+pub(crate) fn pick_children(
     idx: &ImageIndex,
-    r: &Reference,
+    r: &dyn std::fmt::Display,
     platform: &Platform,
     all: bool,
 ) -> Result<Vec<Descriptor>, TransferError> {
@@ -210,7 +210,7 @@ fn pick_children(
 }
 
 /// Layers registries do not serve (Windows foreign layers, non-distributable OCI layers).
-fn is_foreign(mt: &MediaType) -> bool {
+pub(crate) fn is_foreign(mt: &MediaType) -> bool {
     let s = mt.to_string();
     s == media::DOCKER_FOREIGN_LAYER || s.contains("nondistributable")
 }

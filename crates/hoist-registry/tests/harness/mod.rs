@@ -62,15 +62,20 @@ fn htpasswd_line(user: &str, pass: &str) -> String {
 
 impl Registry {
     pub async fn start(auth: Auth) -> Registry {
-        Self::start_with(auth, false).await
+        Self::start_with(auth, false, true).await
+    }
+
+    /// A registry with deletes disabled (its storage `delete.enabled: false`).
+    pub async fn start_without_delete(auth: Auth) -> Registry {
+        Self::start_with(auth, false, false).await
     }
 
     /// An anonymous registry serving HTTPS with a fresh self-signed certificate.
     pub async fn start_tls() -> Registry {
-        Self::start_with(Auth::Anonymous, true).await
+        Self::start_with(Auth::Anonymous, true, true).await
     }
 
-    async fn start_with(auth: Auth, tls: bool) -> Registry {
+    async fn start_with(auth: Auth, tls: bool, delete: bool) -> Registry {
         ensure_crypto();
         let dir = tempfile::tempdir().expect("tempdir");
         let port = free_port();
@@ -118,7 +123,7 @@ impl Registry {
             String::new()
         };
         let config = format!(
-            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: hoist-test-secret\n{tls_yaml}{auth_yaml}",
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: {delete}\n  maintenance:\n    uploadpurging:\n      enabled: false\nhttp:\n  addr: 127.0.0.1:{port}\n  secret: hoist-test-secret\n{tls_yaml}{auth_yaml}",
             dir.path().join("data").display()
         );
         let cfg = dir.path().join("config.yml");

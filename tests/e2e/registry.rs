@@ -349,7 +349,11 @@ fn credential_helpers_run_only_when_allowed() {
     .unwrap();
     let image = format!("{host}/helpers/demo:1");
     let ctx = fixture("scratch-copy");
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let df = h.path("digest");
     let df = df.to_str().unwrap();
     let push = |extra: &[&str]| {

@@ -17,7 +17,10 @@ pub const MAX_COMPONENT_SIZE: u64 = 64 << 20;
 
 fn registry_err(r: &Reference) -> impl FnOnce(hoist_registry::RegistryError) -> PluginError {
     let reference = r.to_string();
-    move |source| PluginError::Registry { reference, source }
+    move |source| PluginError::Registry {
+        reference,
+        source: Box::new(source),
+    }
 }
 
 fn artifact_err(r: &Reference, reason: impl Into<String>) -> PluginError {

@@ -200,9 +200,9 @@ pub enum PluginError {
     Registry {
         /// The artifact reference.
         reference: String,
-        /// The registry error.
+        /// The registry error (boxed: it is large).
         #[source]
-        source: hoist_registry::RegistryError,
+        source: Box<hoist_registry::RegistryError>,
     },
     /// The engine or the HTTP client could not be set up.
     #[error("plugin host setup failed: {reason}")]

@@ -148,6 +148,18 @@ fn pull_applies_the_registry_profiles_rules_and_limits() {
     );
     let se = fail(&h, &["pull", "icr.io/ab/app"]);
     assert!(se.contains("IBM namespace \"ab\" must be 4 to 30"), "{se}");
+    // `copy` checks both of its registry sides the same way.
+    let se = fail(&h, &["copy", "icr.io/ab/app:1", "oci:/nonexistent/layout"]);
+    assert!(se.contains("IBM namespace \"ab\" must be 4 to 30"), "{se}");
+    let se = fail(
+        &h,
+        &[
+            "copy",
+            "oci:/nonexistent/layout",
+            "abc.azurecr.io/samples/app:1",
+        ],
+    );
+    assert!(se.contains("ACR registry name \"abc\""), "{se}");
 
     // A valid reference is normalised, and the client takes the profile's limits
     // for that registry (the pull itself then fails: there is no network).

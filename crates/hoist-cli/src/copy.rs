@@ -100,10 +100,19 @@ fn side_client(
         .with_progress(progress))
 }
 
+/// A registry endpoint through its registry profile's naming rules (e.g. Docker Hub's
+/// `library/`, ACR's lowercase names); other endpoints as they are.
+fn profile_rules(args: &RegistryArgs, e: Endpoint) -> anyhow::Result<Endpoint> {
+    Ok(match e {
+        Endpoint::Registry(r) => Endpoint::Registry(crate::client::normalize(args, r)?),
+        other => other,
+    })
+}
+
 /// Runs `hoist copy`: prints the digest written at the destination on stdout.
 pub fn run(root: &Path, args: CopyArgs) -> anyhow::Result<()> {
-    let src = Endpoint::parse(&args.source)?;
-    let dest = Endpoint::parse(&args.destination)?;
+    let src = profile_rules(&args.registry_args, Endpoint::parse(&args.source)?)?;
+    let dest = profile_rules(&args.registry_args, Endpoint::parse(&args.destination)?)?;
     let platform: Option<Platform> = match &args.platform {
         Some(p) => Some(
             p.parse()

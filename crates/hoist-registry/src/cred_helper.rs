@@ -53,9 +53,13 @@ pub(crate) fn get_with(
         .spawn()
         .map_err(|e| fail(format!("cannot run {}: {e}", program.display())))?;
     if let Some(mut stdin) = child.stdin.take() {
-        stdin
-            .write_all(server.as_bytes())
-            .map_err(|e| fail(format!("cannot write to the helper: {e}")))?;
+        match stdin.write_all(server.as_bytes()) {
+            // A helper may exit without reading its input (e.g. a locked keychain): its
+            // exit status and message below say what happened.
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+            Err(e) => return Err(fail(format!("cannot write to the helper: {e}"))),
+            Ok(()) => {}
+        }
     }
     let out = child
         .wait_with_output()

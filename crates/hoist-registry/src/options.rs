@@ -34,7 +34,8 @@ pub struct ClientOptions {
     /// `User-Agent` header. Default: `hoist/<version>`.
     pub user_agent: String,
     /// Blobs of at least this size are uploaded in chunked `PATCH` requests of this size;
-    /// smaller ones in one streamed `PUT`. Default: 8 MiB.
+    /// smaller ones in one streamed `PUT`. Chunks stream from the source (never buffered
+    /// whole), so a large chunk costs no memory and saves round trips. Default: 64 MiB.
     pub chunk_size: u64,
     /// Use the OAuth2 password grant (`POST` to the realm) for username/password
     /// credentials instead of the `GET` token request; falls back to `GET` when the
@@ -58,7 +59,7 @@ impl Default for ClientOptions {
             max_concurrent_uploads: 4,
             max_concurrent_downloads: 4,
             user_agent: concat!("hoist/", env!("CARGO_PKG_VERSION")).to_string(),
-            chunk_size: 8 * 1024 * 1024,
+            chunk_size: 64 * 1024 * 1024,
             oauth2_password_grant: false,
             connect_timeout: Duration::from_secs(30),
             max_manifest_size: 4 * 1024 * 1024,

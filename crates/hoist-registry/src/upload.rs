@@ -4,7 +4,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use futures_util::StreamExt as _;
 use hoist_oci::{Digest, Reference, parse_digest};
 use reqwest::header::{
@@ -34,6 +33,22 @@ enum Chunked {
     Done,
     /// The registry refused `Content-Range` chunks; use one streamed PUT instead.
     Rejected,
+}
+
+/// Read size of a streamed upload body.
+const STREAM_BUFFER: usize = 256 * 1024;
+
+/// A locked source as an `AsyncRead`, so that a chunk's body can own it ('static).
+struct GuardRead<R>(tokio::sync::OwnedMutexGuard<R>);
+
+impl<R: AsyncRead + Unpin> AsyncRead for GuardRead<R> {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut *self.get_mut().0).poll_read(cx, buf)
+    }
 }
 
 fn octet_headers(len: u64) -> HeaderMap {
@@ -264,39 +279,21 @@ impl Client {
         digest: &Digest,
         size: u64,
         mut url: Url,
-        mut reader: R,
+        reader: R,
     ) -> Result<Chunked, RegistryError>
     where
         R: AsyncRead + Send + Unpin + 'static,
     {
-        let chunk = self.state(repo.domain()).limits.chunk_size as usize;
+        let chunk = self.state(repo.domain()).limits.chunk_size;
         let mut offset: u64 = 0;
-        let local = |source| RegistryError::LocalIo {
-            op: Operation::Push,
-            target: repo.name(),
-            digest: digest.clone(),
-            source,
-        };
+        // Each chunk streams from the source, nothing is buffered: the body holds the
+        // reader until it has sent its `n` bytes. A failure restarts the whole upload
+        // (`push_blob` re-opens the source), so no chunk needs keeping for a resend.
+        let reader = Arc::new(tokio::sync::Mutex::new(reader));
         while offset < size {
-            let want = chunk.min((size - offset) as usize);
-            let mut buf = BytesMut::with_capacity(want);
-            while buf.len() < want {
-                let n = (&mut reader)
-                    .take((want - buf.len()) as u64)
-                    .read_buf(&mut buf)
-                    .await
-                    .map_err(local)?;
-                if n == 0 {
-                    return Err(local(std::io::Error::new(
-                        std::io::ErrorKind::UnexpectedEof,
-                        format!(
-                            "source ended at {} of {size} bytes",
-                            offset + buf.len() as u64
-                        ),
-                    )));
-                }
-            }
-            let n = buf.len() as u64;
+            let n = chunk.min(size - offset);
+            let guard = reader.clone().lock_owned().await;
+            let body = ReaderStream::with_capacity(GuardRead(guard).take(n), STREAM_BUFFER);
             let mut h = octet_headers(n);
             if let Ok(v) = HeaderValue::from_str(&format!("{offset}-{}", offset + n - 1)) {
                 h.insert(CONTENT_RANGE, v);
@@ -307,7 +304,7 @@ impl Client {
                     Method::PATCH,
                     url.clone(),
                     h,
-                    reqwest::Body::from(buf.freeze()),
+                    reqwest::Body::wrap_stream(body),
                 )
                 .await?;
             let st = resp.status();

@@ -15,6 +15,9 @@ use crate::interop::unpack;
 
 mod buildah;
 mod container;
+#[path = "../../crates/hoist-sandbox/tests/support/test_user.rs"]
+mod test_user;
+use test_user::ensure_test_user;
 
 const CHILD_ENV: &str = "HOIST_E2E_RUN_CHILD";
 const BASE: &str = "FROM scratch
@@ -331,41 +334,4 @@ fn run_steps_again_as_an_unprivileged_user() {
     );
     assert!(output.status.success(), "unprivileged run failed:\n{text}");
     assert!(text.contains("10 passed"), "{text}");
-}
-
-fn ensure_test_user() {
-    let exists = Command::new("id")
-        .arg("hoisttest")
-        .output()
-        .unwrap()
-        .status
-        .success();
-    if !exists {
-        let status = Command::new("useradd")
-            .args([
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                "hoisttest",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "useradd failed");
-    }
-    for (file, flag) in [
-        ("/etc/subuid", "--add-subuids"),
-        ("/etc/subgid", "--add-subgids"),
-    ] {
-        let has_range = fs::read_to_string(file)
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.starts_with("hoisttest:"));
-        if !has_range {
-            let status = Command::new("usermod")
-                .args([flag, "300000-365535", "hoisttest"])
-                .status()
-                .unwrap();
-            assert!(status.success(), "usermod {flag} failed");
-        }
-    }
 }

@@ -18,6 +18,10 @@ use hoist_sandbox::{
 };
 use support::{CHILD_ENV, Rootfs, is_root, rootless_available, run_ok, stdout, try_run};
 
+#[path = "support/test_user.rs"]
+mod test_user;
+use test_user::ensure_test_user;
+
 #[test]
 fn echo_output_is_captured() {
     if !rootless_available() {
@@ -534,41 +538,4 @@ fn runs_again_as_an_unprivileged_user() {
         !text.contains("skipping:"),
         "user namespaces should work here:\n{text}"
     );
-}
-
-fn ensure_test_user() {
-    let exists = Command::new("id")
-        .arg("hoisttest")
-        .output()
-        .unwrap()
-        .status
-        .success();
-    if !exists {
-        let status = Command::new("useradd")
-            .args([
-                "--no-create-home",
-                "--shell",
-                "/usr/sbin/nologin",
-                "hoisttest",
-            ])
-            .status()
-            .unwrap();
-        assert!(status.success(), "useradd failed");
-    }
-    for (file, flag) in [
-        ("/etc/subuid", "--add-subuids"),
-        ("/etc/subgid", "--add-subgids"),
-    ] {
-        let has_range = fs::read_to_string(file)
-            .unwrap_or_default()
-            .lines()
-            .any(|l| l.starts_with("hoisttest:"));
-        if !has_range {
-            let status = Command::new("usermod")
-                .args([flag, "300000-365535", "hoisttest"])
-                .status()
-                .unwrap();
-            assert!(status.success(), "usermod {flag} failed");
-        }
-    }
 }

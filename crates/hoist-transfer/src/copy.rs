@@ -10,7 +10,7 @@ use hoist_registry::{BlobPush, Client};
 use hoist_store::Store;
 use tokio::task::JoinSet;
 
-use crate::sink::SyncSink;
+use crate::sink::{SyncSink, commit_blob};
 use crate::source::{Document, ImageSource};
 use crate::{TransferError, join_all, parse_json};
 
@@ -303,18 +303,6 @@ async fn store_blob(
     let n = tokio::io::copy(&mut reader, &mut SyncSink(&mut w))
         .await
         .map_err(io_err)?;
-    if n != blob.size() {
-        return Err(TransferError::SizeMismatch {
-            reference: src.describe(),
-            digest: blob.digest().clone(),
-            expected: blob.size(),
-            actual: n,
-        });
-    }
-    let d = blob.digest().clone();
-    // fsync + rename: blocking work, off the async workers.
-    tokio::task::spawn_blocking(move || w.commit_expect(&d))
-        .await
-        .map_err(|e| TransferError::Task(e.to_string()))??;
+    commit_blob(w, &blob, n, || src.describe()).await?;
     Ok(Outcome::Copied(n))
 }

@@ -8,7 +8,7 @@ use hoist_registry::{BlobAction, Client, Progress};
 use hoist_store::Store;
 use tokio::task::JoinSet;
 
-use crate::sink::SyncSink;
+use crate::sink::{SyncSink, commit_blob};
 use crate::sources::BlobSources;
 use crate::{TransferError, join_all, parse_json};
 
@@ -242,19 +242,7 @@ async fn download(
     let n = client
         .get_blob(&repo, blob.digest(), &mut SyncSink(&mut w))
         .await?;
-    if n != blob.size() {
-        return Err(TransferError::SizeMismatch {
-            reference: repo.to_string(),
-            digest: blob.digest().clone(),
-            expected: blob.size(),
-            actual: n,
-        });
-    }
-    let d = blob.digest().clone();
-    // fsync + rename: blocking work, off the async workers.
-    tokio::task::spawn_blocking(move || w.commit_expect(&d))
-        .await
-        .map_err(|e| TransferError::Task(e.to_string()))??;
+    commit_blob(w, &blob, n, || repo.to_string()).await?;
     sources.record(blob.digest(), &repo)?;
     Ok(n)
 }

@@ -31,3 +31,27 @@ impl<W: Write + Unpin> AsyncWrite for SyncSink<'_, W> {
         self.poll_flush(cx)
     }
 }
+
+/// Finishes a blob written through [`SyncSink`]: checks that `written` matches the
+/// descriptor's size, then publishes it under its digest (fsync + rename, off the async
+/// workers). `source` names where the bytes came from, for the error.
+pub(crate) async fn commit_blob(
+    w: hoist_store::BlobWriter,
+    blob: &hoist_oci::spec::Descriptor,
+    written: u64,
+    source: impl FnOnce() -> String,
+) -> Result<(), crate::TransferError> {
+    if written != blob.size() {
+        return Err(crate::TransferError::SizeMismatch {
+            reference: source(),
+            digest: blob.digest().clone(),
+            expected: blob.size(),
+            actual: written,
+        });
+    }
+    let d = blob.digest().clone();
+    tokio::task::spawn_blocking(move || w.commit_expect(&d))
+        .await
+        .map_err(|e| crate::TransferError::Task(e.to_string()))??;
+    Ok(())
+}

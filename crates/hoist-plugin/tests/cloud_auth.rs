@@ -3,24 +3,10 @@
 
 mod common;
 
-use hoist_plugin::{
-    CredentialRequest, GuestErrorKind, Plugin, PluginCredential, PluginError, PluginOrigin,
-    PluginSettings, builtin,
-};
-use sha2::{Digest, Sha256};
+use common::load;
 
-fn load(host: &hoist_plugin::PluginHost, name: &str, grants: Option<&[&str]>) -> Plugin {
-    let settings = grants.map(|g| PluginSettings {
-        grant: Some(g.iter().map(|s| s.to_string()).collect()),
-        ..PluginSettings::default()
-    });
-    host.load(
-        builtin(name).unwrap().wasm,
-        PluginOrigin::Builtin,
-        settings.as_ref(),
-    )
-    .unwrap()
-}
+use hoist_plugin::{CredentialRequest, GuestErrorKind, Plugin, PluginCredential, PluginError};
+use sha2::{Digest, Sha256};
 
 async fn ask(p: &Plugin, registry: &str) -> Result<PluginCredential, PluginError> {
     p.get_credential(&CredentialRequest {

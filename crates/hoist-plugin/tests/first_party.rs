@@ -2,27 +2,15 @@
 
 mod common;
 
+use common::load;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use hoist_plugin::{
     CredentialRequest, GuestErrorKind, Plugin, PluginCredential, PluginCredentials, PluginError,
-    PluginOrigin, PluginSettings, builtin,
 };
 use hoist_registry::{Credential, CredentialProvider, StaticCredentials};
-
-fn load(host: &hoist_plugin::PluginHost, name: &str, grants: Option<&[&str]>) -> Plugin {
-    let settings = grants.map(|g| PluginSettings {
-        grant: Some(g.iter().map(|s| s.to_string()).collect()),
-        ..PluginSettings::default()
-    });
-    host.load(
-        builtin(name).unwrap().wasm,
-        PluginOrigin::Builtin,
-        settings.as_ref(),
-    )
-    .unwrap()
-}
 
 async fn ask(p: &Plugin, registry: &str) -> Result<PluginCredential, PluginError> {
     p.get_credential(&CredentialRequest {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hoist_plugin::{HostOptions, PluginHost};
+use hoist_plugin::{HostOptions, Plugin, PluginHost, PluginOrigin, PluginSettings, builtin};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -130,4 +130,18 @@ async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Seen> {
         headers,
         body,
     })
+}
+
+/// Loads the built-in plugin `name`, with `grants` replacing its default grants when given.
+pub fn load(host: &PluginHost, name: &str, grants: Option<&[&str]>) -> Plugin {
+    let settings = grants.map(|g| PluginSettings {
+        grant: Some(g.iter().map(|s| s.to_string()).collect()),
+        ..PluginSettings::default()
+    });
+    host.load(
+        builtin(name).unwrap().wasm,
+        PluginOrigin::Builtin,
+        settings.as_ref(),
+    )
+    .unwrap()
 }

@@ -1,5 +1,6 @@
 //! Writing layers: [`write_layer`].
 
+mod gzip;
 mod header;
 mod pipeline;
 mod plan;

@@ -225,7 +225,7 @@ fn compress_worker(rx: &Mutex<Receiver<Job>>, compression: Compression, level: O
         };
         let Ok((chunk, reply)) = job else { return };
         let out = match compression {
-            Compression::Gzip => gzip_member(&chunk, level.unwrap_or(GZIP_DEFAULT_LEVEL)),
+            Compression::Gzip => super::gzip::member(&chunk, level.unwrap_or(GZIP_DEFAULT_LEVEL)),
             Compression::Zstd => {
                 zstd_frame(&mut zstd_ctx, &chunk, level.unwrap_or(ZSTD_DEFAULT_LEVEL))
             }
@@ -237,21 +237,6 @@ fn compress_worker(rx: &Mutex<Receiver<Job>>, compression: Compression, level: O
             return;
         }
     }
-}
-
-/// One complete gzip member (header with mtime 0, no name, OS 255).
-fn gzip_member(data: &[u8], level: i32) -> Compressed {
-    let err = |source| LayerError::Compress {
-        codec: "gzip",
-        source,
-    };
-    let level = level.clamp(0, 9) as u32;
-    let mut enc = flate2::GzBuilder::new().operating_system(255).write(
-        Vec::with_capacity(data.len() / 2 + 64),
-        flate2::Compression::new(level),
-    );
-    enc.write_all(data).map_err(err)?;
-    enc.finish().map_err(err)
 }
 
 /// One complete zstd frame (content size recorded, no checksum).

@@ -1,14 +1,33 @@
 #!/usr/bin/env bash
 # RUN-heavy builds: hoist vs buildah (overlay, chroot isolation), both on tmpfs.
 #
-#   bench/run_build.sh            # $CARGO_TARGET_DIR/release/hoist, else target/release/hoist
+#   bench/run_build.sh                      # as the caller (root: buildah's rootful overlay)
+#   bench/run_build.sh --rootless hoisttest # both tools as that unprivileged user
 #   HOIST=/path/to/hoist RUNS=5 bench/run_build.sh
 #
+# hoist is $HOIST, else $CARGO_TARGET_DIR/release/hoist, else target/release/hoist.
 # 1. busybox base + 5 RUN steps creating ~50 MB (random data, so compression
 #    cannot cheat), modifying and deleting some of it.
 # 2. snapshot cost: a one-file RUN on a base image with ~20,000 files.
-# Needs: busybox-static, buildah, hyperfine. Run as root (buildah overlay).
+# Needs: busybox-static, buildah, hyperfine; for --rootless, a user with
+# /etc/subuid and /etc/subgid ranges and newuidmap (package uidmap).
 set -euo pipefail
+
+if [[ ${1:-} == --rootless ]]; then
+  user=${2:?usage: $0 --rootless USER}
+  [[ $(id -u) == 0 ]] || { echo "--rootless: start as root, it switches to $user" >&2; exit 1; }
+  here=$(cd "$(dirname "$0")/.." && pwd)
+  hoist=${HOIST:-}
+  [[ -n $hoist ]] || hoist=${CARGO_TARGET_DIR:-$here/target}/release/hoist
+  home=$(mktemp -d -p /dev/shm hoist-run-bench-user.XXXXXX)
+  trap 'rm -rf "$home"' EXIT
+  install -m 0755 "$hoist" "$home/hoist"
+  install -m 0755 "$0" "$home/run_build.sh"
+  chown "$user" "$home"
+  runuser -u "$user" -- env HOME="$home" XDG_RUNTIME_DIR="$home/xdg" TMPDIR=/dev/shm \
+    HOIST="$home/hoist" RUNS="${RUNS:-3}" bash -c "mkdir -p \$XDG_RUNTIME_DIR && cd /tmp && $home/run_build.sh"
+  exit
+fi
 
 here=$(cd "$(dirname "$0")/.." && pwd)
 HOIST=${HOIST:-}
@@ -20,8 +39,9 @@ fi
 [[ -x $HOIST ]] || { echo "build hoist first (cargo build --release -p hoist-cli)" >&2; exit 1; }
 RUNS=${RUNS:-3}
 W=$(mktemp -d -p /dev/shm hoist-run-bench.XXXXXX)
-trap 'rm -rf "$W"' EXIT
-echo "hoist: $HOIST; work dir (tmpfs): $W; runs: $RUNS"
+# Rootless buildah leaves files owned by subordinate ids: remove them from its namespace.
+trap 'buildah unshare rm -rf "$W" 2>/dev/null || rm -rf "$W"' EXIT
+echo "hoist: $HOIST; work dir (tmpfs): $W; runs: $RUNS; user: $(id -un)"
 
 ctx=$W/ctx
 mkdir -p "$ctx"

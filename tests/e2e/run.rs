@@ -214,6 +214,65 @@ EOF
     }
 }
 
+/// The content of `path` in layer number `n` of the image in `layout`.
+fn layer_file(layout: &Path, n: usize, path: &str) -> String {
+    let blob = |d: &str| {
+        layout
+            .join("blobs/sha256")
+            .join(d.trim_start_matches("sha256:"))
+    };
+    let index = crate::harness::read_json(&layout.join("index.json"));
+    let manifest =
+        crate::harness::read_json(&blob(index["manifests"][0]["digest"].as_str().unwrap()));
+    let mut c = tool("tar");
+    c.arg("-xOf")
+        .arg(blob(manifest["layers"][n]["digest"].as_str().unwrap()))
+        .arg(path);
+    run_tool(c)
+}
+
+/// A RUN layer is written while the next RUN runs (from copies of its files): the
+/// next step changing those files in place must not leak into the earlier layer.
+#[test]
+fn each_run_layer_keeps_its_own_content_when_the_next_step_changes_it() {
+    let h = workspace(
+        "RUN echo one > /f && head -c 3000000 /dev/zero | tr '\\0' a > /big && echo g > /gone
+RUN echo two >> /f && echo x > /big && rm /gone
+ENV X=1
+RUN echo three >> /f
+COPY passwd /p
+RUN cat /f /p > /g
+",
+    );
+    let out = build(&h, &[]);
+    // busybox, install, COPY etc, mkdir /tmp, then the five layers above.
+    assert_eq!(layer_file(&out, 4, "f"), "one\n");
+    assert_eq!(layer_file(&out, 4, "big").len(), 3_000_000);
+    assert_eq!(layer_file(&out, 4, "gone"), "g\n");
+    assert_eq!(layer_file(&out, 5, "f"), "one\ntwo\n");
+    assert_eq!(layer_file(&out, 5, "big"), "x\n");
+    assert_eq!(layer_file(&out, 6, "f"), "one\ntwo\nthree\n");
+    assert!(layer_file(&out, 8, "g").starts_with("one\ntwo\nthree\nroot:"));
+    let layers = layer_entries(&out);
+    assert_eq!(layers.len(), 9, "{layers:#?}");
+    assert!(
+        layers[5].iter().any(|e| e.3 == ".wh.gone"),
+        "{:#?}",
+        layers[5]
+    );
+    // History: one non-empty entry per layer, in order.
+    let hist = history(&h, &out);
+    let made: Vec<&str> = hist
+        .iter()
+        .filter(|(_, empty)| !empty)
+        .map(|(c, _)| c.as_str())
+        .collect();
+    assert_eq!(made.len(), 9, "{hist:#?}");
+    assert!(made[6].contains("echo three"), "{made:#?}");
+    assert!(made[7].starts_with("COPY passwd"), "{made:#?}");
+    assert!(made[8].contains("cat /f /p"), "{made:#?}");
+}
+
 #[test]
 fn failing_run_names_the_step_and_shows_its_output() {
     // SHELL applies: with `-e` the failing subshell ends the step.
@@ -333,5 +392,11 @@ fn run_steps_again_as_an_unprivileged_user() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "unprivileged run failed:\n{text}");
-    assert!(text.contains("10 passed"), "{text}");
+    // Every test above ran as the user (none of them returned early).
+    let passed = text
+        .split("test result: ok. ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    assert_eq!(passed, Some(11), "{text}");
 }

@@ -35,6 +35,8 @@ pub(crate) struct StageState {
     /// Build time: history `created`, mtime of directories hoist creates.
     pub(crate) now: Timestamp,
     pub(crate) fs: StageFs,
+    /// The last RUN layer, written while the next RUN runs (`crate::run::pending`).
+    pub(crate) pending: Option<crate::run::pending::PendingLayer>,
 }
 
 impl StageState {
@@ -67,6 +69,8 @@ struct Run<'a> {
     image_fs: BTreeMap<String, (Vec<LayerRef>, StageFs)>,
     /// Fetches missing base images per `opts.pull`.
     bases: crate::base::Bases<'a>,
+    /// The current RUN may leave its layer pending (the next fs instruction is a RUN).
+    overlap_next: bool,
 }
 
 /// Builds the image described by `opts` into `store`; base images must be in the store.
@@ -131,6 +135,7 @@ pub fn build_with(
         work: store.work_dir("build-")?,
         image_fs: BTreeMap::new(),
         bases: crate::base::Bases::new(fetcher, opts.pull),
+        overlap_next: false,
     };
     let mut done: Vec<Option<StageState>> = (0..plan.stages.len()).map(|_| None).collect();
     for &i in &plan.order {
@@ -204,6 +209,7 @@ impl Run<'_> {
             lexer,
             now,
             fs: StageFs::default(),
+            pending: None,
         };
         let triggers = st.config.config.on_build.take().unwrap_or_default();
         let mut instructions: Vec<Instruction> = Vec::new();
@@ -218,8 +224,14 @@ impl Run<'_> {
             self.reporter
                 .step(&stage.label(), n + 1, total, ins.original.trim());
             let at = loc(&self.file, ins);
+            self.overlap_next = next_touches_fs(&instructions[n + 1..])
+                .is_some_and(|i| matches!(i.command, Command::Run(_)));
+            if touches_fs(ins) && !matches!(ins.command, Command::Run(_)) {
+                self.flush(&mut st)?;
+            }
             self.instruction(&mut st, ins, &at, &plan.globals, &names, done)?;
         }
+        self.flush(&mut st)?;
         Ok(st)
     }
 
@@ -343,8 +355,22 @@ impl Run<'_> {
             layer_opts: &self.layer_opts,
             reporter: self.reporter,
             work: self.work.path(),
+            overlap_next: self.overlap_next,
         };
         crate::run::run_step(&env, st, ins, at, cmd, &mounts, &roots)
+    }
+
+    /// Writes the stage's pending RUN layer, if any.
+    fn flush(&self, st: &mut StageState) -> Result<(), BuildError> {
+        let env = crate::run::RunEnv {
+            store: self.store,
+            opts: self.opts,
+            layer_opts: &self.layer_opts,
+            reporter: self.reporter,
+            work: self.work.path(),
+            overlap_next: false,
+        };
+        crate::run::pending::flush(&env, st)
     }
 
     fn copy(
@@ -441,6 +467,19 @@ impl Run<'_> {
             .ok_or_else(|| BuildError::at(at, "internal: image rootfs missing"))?;
         fs.ensure(self.store, layers)
     }
+}
+
+/// Instructions that read or add layers (the rest only change the config).
+fn touches_fs(ins: &Instruction) -> bool {
+    matches!(
+        ins.command,
+        Command::Run(_) | Command::Copy(_) | Command::Add(_) | Command::Workdir(_)
+    )
+}
+
+/// The next instruction that reads or adds layers.
+fn next_touches_fs(rest: &[Instruction]) -> Option<&Instruction> {
+    rest.iter().find(|i| touches_fs(i))
 }
 
 pub(crate) fn push_history(st: &mut StageState, created_by: String, empty_layer: bool) {

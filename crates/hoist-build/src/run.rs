@@ -14,6 +14,7 @@
 //! `n`. A path whose on-disk ids did not change keeps the image's owner.
 
 mod mounts;
+pub(crate) mod pending;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -57,6 +58,9 @@ pub(crate) struct RunEnv<'a> {
     pub(crate) reporter: &'a dyn Reporter,
     /// The build's private work dir (temp files, copies).
     pub(crate) work: &'a Path,
+    /// The next instruction that touches the filesystem is a RUN: this step's
+    /// layer may be written while it runs ([`pending`]).
+    pub(crate) overlap_next: bool,
 }
 
 /// The step's `--mount` flags, expanded with the stage's variables.
@@ -187,7 +191,21 @@ pub(crate) fn run_step(
         ..RunSpec::default()
     };
     tracing::debug!(argv = ?spec.argv, ?isolation, ?network, "running step");
-    let outcome = hoist_sandbox::run(&spec).map_err(|source| BuildError::Sandbox {
+    // The previous step's layer is written while this step runs.
+    let previous = pending::take(st);
+    let (outcome, written) = std::thread::scope(|s| {
+        let writer = previous.map(|p| s.spawn(|| pending::write(p, env)));
+        let outcome = hoist_sandbox::run(&spec);
+        let written = writer.map(|w| {
+            w.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        (outcome, written)
+    });
+    if let Some(layer) = written {
+        pending::finish(st, layer?);
+    }
+    let outcome = outcome.map_err(|source| BuildError::Sandbox {
         at: at.clone(),
         command: shown.clone(),
         source: Box::new(source),
@@ -221,10 +239,13 @@ pub(crate) fn run_step(
         push_history(st, created_by, true);
         return Ok(());
     }
-    st.fs.layer_in_place(st.layers.len(), &entries);
-    let layer = write_layer(env.store, entries, env.layer_opts, env.reporter)?;
-    st.config.rootfs.diff_ids.push(layer.diff_id.clone());
-    st.layers.push(layer);
+    if env.overlap_next {
+        st.pending = Some(pending::PendingLayer::stash(entries, env.work)?);
+    } else {
+        st.fs.layer_in_place(st.layers.len(), &entries);
+        let layer = write_layer(env.store, entries, env.layer_opts, env.reporter)?;
+        pending::finish(st, layer);
+    }
     push_history(st, created_by, false);
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod diff;
 mod entry;
 mod error;
 mod extract;
+pub mod overlay;
 mod write;
 
 pub use detect::{ArchiveCompression, DETECT_PREFIX_LEN, decompressor, detect_compression};

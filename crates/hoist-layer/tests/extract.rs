@@ -157,6 +157,48 @@ fn whiteouts_delete_and_opaque_dirs_hide_lower_contents() {
 }
 
 #[test]
+fn overlay_form_keeps_whiteouts_as_devices_and_opaque_as_xattr() {
+    let s = sandbox();
+    let layer = write_layer(
+        vec![
+            entry("etc/gone", EntryKind::Whiteout),
+            hoist_layer::Entry {
+                path: "var/cache".into(),
+                kind: EntryKind::OpaqueDir,
+                meta: common::meta(0o755),
+            },
+            file("var/cache/fresh", b"f"),
+        ],
+        &LayerOptions::default(),
+        Vec::new(),
+    )
+    .unwrap()
+    .1;
+    let o = ExtractOptions {
+        overlay: true,
+        ..ExtractOptions::default()
+    };
+    extract(&layer[..], &s.root, &o).unwrap();
+    let gone = fs::symlink_metadata(s.root.join("etc/gone")).unwrap();
+    assert!(hoist_layer::overlay::is_whiteout(&gone));
+    assert!(!s.root.join("etc/.wh.gone").exists());
+    assert!(hoist_layer::overlay::is_opaque(&s.root.join("var/cache")));
+    assert!(!s.root.join("var/cache/.wh..wh..opq").exists());
+    assert_eq!(fs::read(s.root.join("var/cache/fresh")).unwrap(), b"f");
+    // Read back as a stack over a lower layer: the whiteout and opaque dir hide it.
+    let lower = s.root.parent().unwrap().join("lower");
+    fs::create_dir_all(lower.join("etc")).unwrap();
+    fs::create_dir_all(lower.join("var/cache")).unwrap();
+    fs::write(lower.join("etc/gone"), "x").unwrap();
+    fs::write(lower.join("etc/kept"), "k").unwrap();
+    fs::write(lower.join("var/cache/old"), "o").unwrap();
+    let stack = hoist_layer::overlay::Stack::new(vec![s.root.clone(), lower]);
+    assert!(stack.locate("etc/gone").is_none());
+    assert_eq!(stack.read("etc/kept").as_deref(), Some(&b"k"[..]));
+    assert!(stack.locate("var/cache/old").is_none());
+}
+
+#[test]
 fn whiteouts_are_plain_files_for_add_archives() {
     let s = sandbox();
     let t = tar_of(|b| raw(b, "d/.wh.x", EntryType::Regular, "", b""));

@@ -125,3 +125,11 @@ pub enum SandboxError {
         after: Duration,
     },
 }
+
+impl SandboxError {
+    /// True when mounting [`crate::RunSpec::overlay`] failed (the filesystem or kernel
+    /// cannot do it): nothing ran, the step may be retried on a plain rootfs.
+    pub fn is_overlay_unsupported(&self) -> bool {
+        matches!(self, SandboxError::Setup { step, .. } if step == crate::setup::mounts::OVERLAY_STEP)
+    }
+}

@@ -48,7 +48,7 @@ pub use init::maybe_run_init;
 pub use probe::{Capabilities, UserNamespaces, probe};
 pub use run::{run, run_with};
 pub use spec::{
-    DEFAULT_PATH, EtcFiles, ExitStatus, IdMap, Isolation, MountSpec, Network, RunOptions,
+    DEFAULT_PATH, EtcFiles, ExitStatus, IdMap, Isolation, MountSpec, Network, Overlay, RunOptions,
     RunOutcome, RunSpec, Stdio, UserSpec,
 };
 pub use sys::{FileKind, MountFlags, Namespaces, Syscall};

@@ -108,6 +108,12 @@ fn validate(spec: &RunSpec) -> Result<RunSpec, SandboxError> {
             ));
         }
     }
+    if spec.overlay.is_some() && spec.isolation == Isolation::Chroot {
+        return Err(invalid(
+            "overlay",
+            "needs rootless isolation (a mount namespace of our own)",
+        ));
+    }
     if spec.hostname.is_empty() || spec.hostname.len() > 64 {
         return Err(invalid("hostname", "must be 1 to 64 bytes"));
     }

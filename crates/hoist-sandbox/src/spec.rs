@@ -40,6 +40,65 @@ pub struct RunSpec {
     pub etc_files: EtcFiles,
     /// Where the command's stdin/stdout/stderr go. Default: [`Stdio::Inherit`].
     pub stdio: Stdio,
+    /// Mount an overlay of layer directories at `rootfs` (an empty directory then)
+    /// instead of using `rootfs` itself, so the command's changes land in
+    /// [`Overlay::upper`]. [`Isolation::Rootless`] only. Default: none.
+    pub overlay: Option<Overlay>,
+}
+
+/// An overlayfs for the rootfs: read-only layer directories plus a writable upper.
+///
+/// Mounted with `userxattr` (the only form a user namespace may mount), so lower
+/// directories mark deletions as 0/0 character devices and opaque directories
+/// with the `user.overlay.opaque` xattr, and the upper gets them the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overlay {
+    /// Lower directories, topmost first. At least one.
+    pub lower: Vec<PathBuf>,
+    /// The writable upper directory (empty before the first run).
+    pub upper: PathBuf,
+    /// overlayfs's work directory: empty, on the same filesystem as `upper`.
+    pub work: PathBuf,
+}
+
+impl Overlay {
+    /// The mount data (`lowerdir=…,upperdir=…,workdir=…,userxattr`), or why the
+    /// paths cannot be expressed in it (`:` `,` `\\` in a path, or longer than a page).
+    pub fn mount_data(&self) -> Result<String, String> {
+        let mut all = self.lower.iter().chain([&self.upper, &self.work]);
+        if let Some(bad) = all.find(|p| {
+            let s = p.to_string_lossy();
+            !p.is_absolute() || s.contains([':', ',', '\\'])
+        }) {
+            return Err(format!(
+                "{} is not an absolute path usable in overlay options",
+                bad.display()
+            ));
+        }
+        if self.lower.is_empty() {
+            return Err("no lower directory".into());
+        }
+        let lower: Vec<String> = self
+            .lower
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
+        let data = format!(
+            "lowerdir={},upperdir={},workdir={},userxattr",
+            lower.join(":"),
+            self.upper.display(),
+            self.work.display()
+        );
+        // The kernel copies at most one page of mount data.
+        if data.len() >= 4000 {
+            return Err(format!(
+                "{} lower directories make {} bytes of overlay options",
+                self.lower.len(),
+                data.len()
+            ));
+        }
+        Ok(data)
+    }
 }
 
 impl Default for RunSpec {
@@ -57,6 +116,7 @@ impl Default for RunSpec {
             id_map: IdMap::default(),
             etc_files: EtcFiles::default(),
             stdio: Stdio::default(),
+            overlay: None,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct PruneStats {
     pub bytes_freed: u64,
     /// Stale temp files and work directories deleted.
     pub stale_removed: u64,
+    /// Unpacked layers deleted (their blob is gone, or an unpacking was interrupted).
+    pub unpacked_removed: u64,
 }
 
 /// Every blob reachable from some roots, in walk order (manifest, then its config and
@@ -142,6 +144,7 @@ impl Store {
         }
         stats.stale_removed += remove_stale(&self.tmp_dir(), opts.stale_after)?;
         stats.stale_removed += remove_stale(&self.root().join("work"), opts.stale_after)?;
+        stats.unpacked_removed += self.prune_unpacked(&keep, opts.stale_after)?;
         tracing::info!(
             blobs = stats.blobs_removed,
             bytes = stats.bytes_freed,

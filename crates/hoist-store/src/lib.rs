@@ -24,6 +24,7 @@ mod gc;
 mod image;
 mod lock;
 mod names;
+mod unpacked;
 
 pub mod archive;
 

@@ -31,7 +31,9 @@ mod owners;
 mod snapshot;
 #[cfg(test)]
 mod tests;
+mod upper;
 
 pub use compare::{DiffOptions, diff};
 pub use owners::{IdRemap, OVERFLOW_ID, Owner, OwnerTable};
 pub use snapshot::{Node, NodeKind, Snapshot, SnapshotOptions, snapshot};
+pub use upper::{LowerOwners, UpperOptions, upper_diff};

@@ -128,6 +128,43 @@ impl OwnerTable {
         self.map.is_empty()
     }
 
+    /// The table as text, one `uid gid mode path` line per path (mode in octal,
+    /// `\\` and newlines in paths escaped), for [`OwnerTable::from_text`].
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(self.map.len() * 32);
+        for (path, o) in &self.map {
+            let path = path.replace('\\', "\\\\").replace('\n', "\\n");
+            out.push_str(&format!("{} {} {:o} {path}\n", o.uid, o.gid, o.mode));
+        }
+        out
+    }
+
+    /// Reads what [`OwnerTable::to_text`] wrote; `None` when it is not that.
+    pub fn from_text(text: &str) -> Option<Self> {
+        let mut map = BTreeMap::new();
+        for line in text.lines() {
+            let mut f = line.splitn(4, ' ');
+            let uid = f.next()?.parse().ok()?;
+            let gid = f.next()?.parse().ok()?;
+            let mode = u32::from_str_radix(f.next()?, 8).ok()?;
+            let raw = f.next()?;
+            let mut path = String::with_capacity(raw.len());
+            let mut chars = raw.chars();
+            while let Some(c) = chars.next() {
+                match (c, c == '\\') {
+                    (_, true) => match chars.next()? {
+                        'n' => path.push('\n'),
+                        '\\' => path.push('\\'),
+                        _ => return None,
+                    },
+                    (c, false) => path.push(c),
+                }
+            }
+            map.insert(path, Owner { uid, gid, mode });
+        }
+        Some(OwnerTable { map })
+    }
+
     /// Records one path.
     pub fn insert(&mut self, path: &str, owner: Owner) {
         self.map.insert(path.to_string(), owner);

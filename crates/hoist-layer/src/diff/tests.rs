@@ -275,3 +275,37 @@ fn owner_table_follows_layers_with_whiteouts() {
     direct.apply_entries(&[entry("opt", EntryKind::Whiteout, 0)]);
     assert!(direct.is_empty());
 }
+
+#[test]
+fn owner_table_text_round_trips() {
+    let mut t = OwnerTable::new();
+    t.insert(
+        "home/app",
+        Owner {
+            uid: 1000,
+            gid: 1001,
+            mode: 0o750,
+        },
+    );
+    t.insert(
+        "odd name\nwith\\slash",
+        Owner {
+            uid: 0,
+            gid: 0,
+            mode: 0o4755,
+        },
+    );
+    let text = t.to_text();
+    let back = OwnerTable::from_text(&text).unwrap();
+    assert_eq!(back.get("home/app"), t.get("home/app"));
+    assert_eq!(
+        back.get("odd name\nwith\\slash"),
+        Some(Owner {
+            uid: 0,
+            gid: 0,
+            mode: 0o4755
+        })
+    );
+    assert_eq!(back.len(), 2);
+    assert!(OwnerTable::from_text("x y z path\n").is_none());
+}

@@ -251,6 +251,37 @@ impl<'a> Applier<'a> {
         Self::clear(pfd.as_fd(), name, path)
     }
 
+    /// Records `.wh.<name>` as an overlay whiteout (a 0/0 character device).
+    pub(crate) fn overlay_whiteout(
+        &mut self,
+        parent: &[Vec<u8>],
+        name: &[u8],
+    ) -> Result<(), LayerError> {
+        let pfd = self.parent(parent)?;
+        let path = || rel_path(&[parent, &[name.to_vec()]].concat());
+        Self::clear(pfd.as_fd(), name, path)?;
+        rustix::fs::mknodat(
+            &pfd,
+            name,
+            rustix::fs::FileType::CharacterDevice,
+            Mode::empty(),
+            0,
+        )
+        .map_err(|e| LayerError::fs("create whiteout", path(), e))
+    }
+
+    /// Records `.wh..wh..opq` as the overlay opaque xattr on `dir`.
+    pub(crate) fn overlay_opaque(&mut self, dir: &[Vec<u8>]) -> Result<(), LayerError> {
+        let dfd = self.parent(dir)?;
+        rustix::fs::fsetxattr(
+            &dfd,
+            crate::overlay::OPAQUE_XATTR,
+            b"y",
+            XattrFlags::empty(),
+        )
+        .map_err(|e| LayerError::fs("mark opaque", rel_path(dir), e))
+    }
+
     /// Applies `.wh..wh..opq`: removes everything in `dir` not unpacked by this archive.
     pub(crate) fn opaque(
         &mut self,

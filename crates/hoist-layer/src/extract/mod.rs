@@ -26,6 +26,11 @@ pub struct ExtractOptions {
     /// Apply extended attributes, best effort: `user.*` only unless running as
     /// root. Default: `true`.
     pub xattrs: bool,
+    /// With `whiteouts`, write the layer as an overlayfs lower directory of its
+    /// own instead of applying it to what is there: `.wh.<name>` becomes a 0/0
+    /// character device and `.wh..wh..opq` the `user.overlay.opaque` xattr
+    /// (see [`crate::overlay`]). Default: `false`.
+    pub overlay: bool,
 }
 
 impl Default for ExtractOptions {
@@ -34,6 +39,7 @@ impl Default for ExtractOptions {
             whiteouts: true,
             chown: false,
             xattrs: true,
+            overlay: false,
         }
     }
 }
@@ -97,7 +103,13 @@ pub fn extract<R: Read>(
 
         if opts.whiteouts && base.starts_with(b".wh.") {
             stats.whiteouts += 1;
-            if base.as_slice() == b".wh..wh..opq" {
+            if opts.overlay {
+                if base.as_slice() == b".wh..wh..opq" {
+                    applier.overlay_opaque(parent)?;
+                } else {
+                    applier.overlay_whiteout(parent, &base[4..])?;
+                }
+            } else if base.as_slice() == b".wh..wh..opq" {
                 applier.opaque(parent, &unpacked)?;
             } else {
                 applier.whiteout(parent, &base[4..])?;

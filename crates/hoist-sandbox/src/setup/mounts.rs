@@ -8,6 +8,10 @@ use crate::rootpath::{MountPoints, PointKind};
 use crate::spec::{Isolation, MountSpec, Network, RunSpec};
 use crate::sys::{FileKind, MountFlags, Syscall};
 
+/// The setup step that mounts [`RunSpec::overlay`]; a failure there happens before
+/// anything ran, so the caller may retry without an overlay.
+pub const OVERLAY_STEP: &str = "mount overlay rootfs";
+
 /// Host device nodes bound into the container's `/dev` when they exist.
 pub(crate) const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
@@ -36,17 +40,37 @@ pub(crate) fn prepare_rootfs(sys: &dyn Syscall, spec: &RunSpec) -> Result<Vec<Pa
         "make mounts private",
         slash,
     )?;
-    step(
-        sys.mount(
-            Some(root),
+    match &spec.overlay {
+        None => step(
+            sys.mount(
+                Some(root),
+                root,
+                None,
+                MountFlags::BIND | MountFlags::REC,
+                None,
+            ),
+            "bind rootfs",
             root,
-            None,
-            MountFlags::BIND | MountFlags::REC,
-            None,
-        ),
-        "bind rootfs",
-        root,
-    )?;
+        )?,
+        Some(overlay) => {
+            let data = overlay.mount_data().map_err(|reason| StepError {
+                step: OVERLAY_STEP,
+                path: root.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, reason),
+            })?;
+            step(
+                sys.mount(
+                    Some(Path::new("overlay")),
+                    root,
+                    Some("overlay"),
+                    MountFlags::NONE,
+                    Some(&data),
+                ),
+                OVERLAY_STEP,
+                root,
+            )?;
+        }
+    }
     let mut points = MountPoints::new(sys, root);
     mount_proc(sys, &mut points)?;
     mount_dev(sys, &mut points)?;

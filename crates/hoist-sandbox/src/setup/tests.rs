@@ -410,3 +410,51 @@ fn own_network_or_chroot_gets_a_fresh_read_only_sysfs() {
         assert_eq!(mounts.len(), 9, "{mounts:?}");
     }
 }
+
+#[test]
+fn an_overlay_rootfs_is_mounted_instead_of_the_bind() {
+    let sys = host();
+    let mut s = spec();
+    s.overlay = Some(crate::spec::Overlay {
+        lower: vec!["/l/2".into(), "/l/1".into()],
+        upper: "/u".into(),
+        work: "/w".into(),
+    });
+    prepare_rootfs(&sys, &s).unwrap();
+    let mounts = mounts_of(&sys.calls());
+    assert_eq!(
+        mounts[1],
+        mount(
+            Some("overlay"),
+            "/r",
+            Some("overlay"),
+            F::NONE,
+            Some("lowerdir=/l/2:/l/1,upperdir=/u,workdir=/w,userxattr"),
+        )
+    );
+    assert!(
+        !mounts.iter().any(|m| matches!(m, Call::Mount { flags, .. } if flags.contains(F::BIND) && matches!(m, Call::Mount { target, .. } if target == Path::new("/r")))),
+        "no bind of the rootfs: {mounts:#?}"
+    );
+}
+
+#[test]
+fn overlay_paths_that_cannot_be_expressed_fail_at_the_overlay_step() {
+    let sys = host();
+    let mut s = spec();
+    s.overlay = Some(crate::spec::Overlay {
+        lower: vec!["/l/a:b".into()],
+        upper: "/u".into(),
+        work: "/w".into(),
+    });
+    let e = prepare_rootfs(&sys, &s).unwrap_err();
+    assert_eq!(e.step, super::mounts::OVERLAY_STEP);
+    let long = crate::spec::Overlay {
+        lower: (0..100)
+            .map(|i| PathBuf::from(format!("/a/long/path/{i:060}")))
+            .collect(),
+        upper: "/u".into(),
+        work: "/w".into(),
+    };
+    assert!(long.mount_data().unwrap_err().contains("100 lower"));
+}

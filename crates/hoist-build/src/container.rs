@@ -20,7 +20,7 @@ use hoist_sandbox::{
 use hoist_store::Store;
 
 use crate::error::BuildError;
-use crate::rootfs::{LayerRef, StageFs, read_etc, resolve_user};
+use crate::rootfs::{Etc, LayerRef, StageFs, resolve_user};
 
 /// How to run an image with [`run_container`].
 #[derive(Debug, Clone)]
@@ -179,13 +179,13 @@ pub fn run_container(store: &Store, opts: &ContainerOptions) -> Result<ExitStatu
     let root = stage.ensure(store, &layers)?;
     let user = match opts.user.as_deref().or(c.user.as_deref()) {
         None | Some("") => hoist_sandbox::UserSpec::default(),
-        Some(u) => resolve_user(u, &root).map_err(setup)?,
+        Some(u) => resolve_user(u, &Etc::Dir(&root)).map_err(setup)?,
     };
     let mut env = c.env.clone();
     for kv in &opts.env {
         set_env(&mut env, kv);
     }
-    default_env(&mut env, &root, user.uid);
+    default_env(&mut env, &Etc::Dir(&root), user.uid);
     let scratch = store.work_dir("run-")?;
     let caps = capabilities();
     let isolation = opts
@@ -235,7 +235,7 @@ pub(crate) fn set_env(env: &mut Vec<String>, kv: &str) {
 
 /// Adds what runc gives every process when the image does not set it: `PATH`
 /// (Docker's default) and `HOME` (the user's passwd entry, else `/`).
-pub(crate) fn default_env(env: &mut Vec<String>, root: &Path, uid: u32) {
+pub(crate) fn default_env(env: &mut Vec<String>, etc: &Etc<'_>, uid: u32) {
     let has = |env: &[String], k: &str| {
         env.iter()
             .any(|e| e.split_once('=').is_some_and(|(ek, _)| ek == k))
@@ -244,13 +244,13 @@ pub(crate) fn default_env(env: &mut Vec<String>, root: &Path, uid: u32) {
         env.push(format!("PATH={}", hoist_sandbox::DEFAULT_PATH));
     }
     if !has(env, "HOME") {
-        env.push(format!("HOME={}", home_dir(root, uid)));
+        env.push(format!("HOME={}", home_dir(etc, uid)));
     }
 }
 
 /// The home directory of `uid` in the rootfs's /etc/passwd, `/` when unknown.
-fn home_dir(root: &Path, uid: u32) -> String {
-    let passwd = read_etc(Some(root), "passwd").unwrap_or_default();
+fn home_dir(etc: &Etc<'_>, uid: u32) -> String {
+    let passwd = etc.read("passwd").unwrap_or_default();
     passwd
         .lines()
         .map(|l| l.split(':').collect::<Vec<_>>())
@@ -353,7 +353,7 @@ mod tests {
         .unwrap();
         let mut env = vec!["A=1".to_string(), "B=2".to_string()];
         set_env(&mut env, "A=3");
-        default_env(&mut env, dir.path(), 1000);
+        default_env(&mut env, &Etc::Dir(dir.path()), 1000);
         assert_eq!(
             env,
             [
@@ -364,7 +364,7 @@ mod tests {
             ]
         );
         let mut env = vec!["PATH=/x".to_string()];
-        default_env(&mut env, dir.path(), 42);
+        default_env(&mut env, &Etc::Dir(dir.path()), 42);
         assert_eq!(env, ["PATH=/x", "HOME=/"]);
     }
 }

@@ -11,7 +11,7 @@ use hoist_layer::{Entry, EntryKind, EntryMeta, FileSource, Timestamp};
 use crate::error::{BuildError, Location};
 use crate::exec::StageState;
 use crate::plan::expand;
-use crate::rootfs::resolve_chown;
+use crate::rootfs::{Etc, resolve_chown};
 
 /// Where a COPY reads from.
 pub(crate) struct SourceRoot<'a> {
@@ -30,14 +30,14 @@ struct Flags {
 }
 
 /// Builds the entries of a COPY/ADD layer. `work` is a scratch directory for ADD archives
-/// and heredoc-free temp data; `fs_root` is the destination stage's rootfs when it is
-/// materialised (needed for `--chown=name`).
+/// and heredoc-free temp data; `etc` reads the destination stage's `/etc` (for
+/// `--chown=name`).
 pub(crate) fn copy_entries(
     st: &StageState,
     ins: &Instruction,
     at: &Location,
     src: &SourceRoot<'_>,
-    fs_root: Option<&Path>,
+    etc: &Etc<'_>,
     work: &Path,
 ) -> Result<Vec<Entry>, BuildError> {
     let (args, is_add) = match &ins.command {
@@ -47,7 +47,7 @@ pub(crate) fn copy_entries(
     };
     let lexer = &st.lexer;
     let ex = |w: &str| expand(lexer, at, w, |n| st.scope.get(n));
-    let flags = parse_flags(st, ins, at, fs_root)?;
+    let flags = parse_flags(st, ins, at, etc)?;
     let dest = ex(&args.dest)?;
     let workdir = st
         .config
@@ -144,11 +144,11 @@ fn parse_flags(
     st: &StageState,
     ins: &Instruction,
     at: &Location,
-    fs_root: Option<&Path>,
+    etc: &Etc<'_>,
 ) -> Result<Flags, BuildError> {
     let ex = |w: &str| expand(&st.lexer, at, w, |n| st.scope.get(n));
     let chown = match ins.flag("chown").and_then(|f| f.value.as_deref()) {
-        Some(v) => Some(resolve_chown(&ex(v)?, fs_root).map_err(|m| BuildError::at(at, m))?),
+        Some(v) => Some(resolve_chown(&ex(v)?, etc).map_err(|m| BuildError::at(at, m))?),
         None => None,
     };
     let chmod = match ins.flag("chmod").and_then(|f| f.value.as_deref()) {

@@ -17,7 +17,7 @@ use crate::instr::apply_metadata;
 use crate::options::{BuildOptions, BuildOutcome, DockerfileSource};
 use crate::plan::{self, Base, FromSource, Plan, expand, loc};
 use crate::report::Reporter;
-use crate::rootfs::{LayerRef, StageFs};
+use crate::rootfs::{Etc, LayerRef, StageFs};
 use crate::vars::{BuildArgs, Scope, platform_args};
 
 const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
@@ -71,6 +71,9 @@ struct Run<'a> {
     bases: crate::base::Bases<'a>,
     /// The current RUN may leave its layer pending (the next fs instruction is a RUN).
     overlap_next: bool,
+    /// RUN steps mount the layers as an overlay (cleared when the kernel or the
+    /// filesystem cannot, or `HOIST_OVERLAY=0`).
+    overlay: std::sync::atomic::AtomicBool,
 }
 
 /// Builds the image described by `opts` into `store`; base images must be in the store.
@@ -136,6 +139,9 @@ pub fn build_with(
         image_fs: BTreeMap::new(),
         bases: crate::base::Bases::new(fetcher, opts.pull),
         overlap_next: false,
+        overlay: std::sync::atomic::AtomicBool::new(
+            std::env::var_os("HOIST_OVERLAY").is_none_or(|v| v != "0"),
+        ),
     };
     let mut done: Vec<Option<StageState>> = (0..plan.stages.len()).map(|_| None).collect();
     for &i in &plan.order {
@@ -306,6 +312,10 @@ impl Run<'_> {
         }
         let exists = if st.layers.is_empty() {
             false
+        } else if self.overlay.load(std::sync::atomic::Ordering::Relaxed) {
+            // Anything there (a directory, or a symlink to one) is kept as it is.
+            let stack = st.fs.dirs.ensure(self.store, &st.layers)?;
+            stack.locate(rel).is_some()
         } else {
             let root = st.fs.ensure(self.store, &st.layers)?;
             root.join(rel).is_dir()
@@ -356,6 +366,7 @@ impl Run<'_> {
             reporter: self.reporter,
             work: self.work.path(),
             overlap_next: self.overlap_next,
+            overlay: &self.overlay,
         };
         crate::run::run_step(&env, st, ins, at, cmd, &mounts, &roots)
     }
@@ -369,6 +380,7 @@ impl Run<'_> {
             reporter: self.reporter,
             work: self.work.path(),
             overlap_next: false,
+            overlay: &self.overlay,
         };
         crate::run::pending::flush(&env, st)
     }
@@ -386,10 +398,12 @@ impl Run<'_> {
             .flag("chown")
             .and_then(|f| f.value.as_deref())
             .is_some_and(|v| v.split(':').any(|p| p.parse::<u32>().is_err()));
-        let fs_root = if needs_fs && !st.layers.is_empty() {
-            Some(st.fs.ensure(self.store, &st.layers)?)
+        let (fs_root, stack) = if !needs_fs || st.layers.is_empty() {
+            (None, None)
+        } else if self.overlay.load(std::sync::atomic::Ordering::Relaxed) {
+            (None, Some(st.fs.dirs.ensure(self.store, &st.layers)?))
         } else {
-            None
+            (Some(st.fs.ensure(self.store, &st.layers)?), None)
         };
         let from = match ins.flag("from").and_then(|f| f.value.as_deref()) {
             Some(v) => {
@@ -417,7 +431,12 @@ impl Run<'_> {
                 None
             },
         };
-        let entries = copy_entries(st, ins, at, &src, fs_root.as_deref(), self.work.path())?;
+        let etc = match (&fs_root, &stack) {
+            (Some(root), _) => Etc::Dir(root),
+            (None, Some(stack)) => Etc::Layers(stack),
+            (None, None) => Etc::None,
+        };
+        let entries = copy_entries(st, ins, at, &src, &etc, self.work.path())?;
         let text = history_text(ins);
         self.add_layer(st, entries, text)
     }

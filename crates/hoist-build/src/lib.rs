@@ -13,6 +13,7 @@ mod copy;
 mod error;
 mod exec;
 mod instr;
+mod layerdirs;
 mod options;
 mod plan;
 mod report;

@@ -40,6 +40,9 @@ pub(crate) struct StageFs {
     owners: OwnerTable,
     /// How many layers `owners` reflects.
     owners_applied: usize,
+    /// The layers as overlay lower directories (used instead of `dir` when the
+    /// sandbox can mount an overlay).
+    pub(crate) dirs: crate::layerdirs::LayerDirs,
 }
 
 impl StageFs {
@@ -123,6 +126,30 @@ pub(crate) fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
 
+/// Where `/etc/passwd` and `/etc/group` are read from.
+#[derive(Clone, Copy)]
+pub(crate) enum Etc<'a> {
+    /// No filesystem (a stage without layers).
+    None,
+    /// A materialised rootfs.
+    Dir(&'a Path),
+    /// Layer directories (overlay form).
+    Layers(&'a hoist_layer::overlay::Stack),
+}
+
+impl Etc<'_> {
+    /// `/etc/<name>`, not following symlinks.
+    pub(crate) fn read(&self, name: &str) -> Option<String> {
+        match self {
+            Etc::None => None,
+            Etc::Dir(root) => read_etc(Some(root), name),
+            Etc::Layers(stack) => stack
+                .read(&format!("etc/{name}"))
+                .and_then(|b| String::from_utf8(b).ok()),
+        }
+    }
+}
+
 /// Reads `/etc/<name>` from a rootfs without following symlinks out of it.
 pub(crate) fn read_etc(root: Option<&Path>, name: &str) -> Option<String> {
     let root = root?;
@@ -152,7 +179,7 @@ fn lookup(text: &str, name: &str) -> Option<(u32, Option<u32>)> {
 ///
 /// As Docker: a user without a group uses the user's numeric id as the group id; names are
 /// looked up in the rootfs's `/etc/passwd` and `/etc/group`.
-pub(crate) fn resolve_chown(spec: &str, root: Option<&Path>) -> Result<(u32, u32), String> {
+pub(crate) fn resolve_chown(spec: &str, etc: &Etc<'_>) -> Result<(u32, u32), String> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
@@ -163,7 +190,7 @@ pub(crate) fn resolve_chown(spec: &str, root: Option<&Path>) -> Result<(u32, u32
     let uid = match user.parse::<u32>() {
         Ok(n) => n,
         Err(_) => {
-            let passwd = read_etc(root, "passwd").ok_or_else(|| {
+            let passwd = etc.read("passwd").ok_or_else(|| {
                 format!("unable to find user {user}: no /etc/passwd in the image")
             })?;
             lookup(&passwd, user).map(|(uid, _)| uid).ok_or_else(|| {
@@ -176,7 +203,7 @@ pub(crate) fn resolve_chown(spec: &str, root: Option<&Path>) -> Result<(u32, u32
         Some(g) => match g.parse::<u32>() {
             Ok(n) => n,
             Err(_) => {
-                let groups = read_etc(root, "group").ok_or_else(|| {
+                let groups = etc.read("group").ok_or_else(|| {
                     format!("unable to find group {g}: no /etc/group in the image")
                 })?;
                 lookup(&groups, g).map(|(gid, _)| gid).ok_or_else(|| {
@@ -192,13 +219,13 @@ pub(crate) fn resolve_chown(spec: &str, root: Option<&Path>) -> Result<(u32, u32
 /// Docker does: a name must be in `/etc/passwd`; a number need not be (group 0 then);
 /// the primary group is the passwd entry's unless `:group` is given; supplementary
 /// groups are the `/etc/group` entries that list the user name as a member.
-pub(crate) fn resolve_user(spec: &str, root: &Path) -> Result<hoist_sandbox::UserSpec, String> {
+pub(crate) fn resolve_user(spec: &str, etc: &Etc<'_>) -> Result<hoist_sandbox::UserSpec, String> {
     let (user, group) = match spec.split_once(':') {
         Some((u, g)) => (u, Some(g)),
         None => (spec, None),
     };
-    let passwd = read_etc(Some(root), "passwd").unwrap_or_default();
-    let groups = read_etc(Some(root), "group").unwrap_or_default();
+    let passwd = etc.read("passwd").unwrap_or_default();
+    let groups = etc.read("group").unwrap_or_default();
     let entry = passwd
         .lines()
         .map(|l| l.split(':').collect::<Vec<_>>())
@@ -259,15 +286,15 @@ mod tests {
         )
         .unwrap();
         fs::write(dir.path().join("etc/group"), "root:x:0:\nstaff:x:50:app\n").unwrap();
-        let r = Some(dir.path());
-        assert_eq!(resolve_chown("10", None), Ok((10, 10)));
-        assert_eq!(resolve_chown("10:20", None), Ok((10, 20)));
+        let r = &Etc::Dir(dir.path());
+        assert_eq!(resolve_chown("10", &Etc::None), Ok((10, 10)));
+        assert_eq!(resolve_chown("10:20", &Etc::None), Ok((10, 20)));
         assert_eq!(resolve_chown("app", r), Ok((1000, 1000)));
         assert_eq!(resolve_chown("app:staff", r), Ok((1000, 50)));
         assert_eq!(resolve_chown("1:staff", r), Ok((1, 50)));
         let e = resolve_chown("nobody", r).unwrap_err();
         assert!(e.contains("no matching entries in passwd"), "{e}");
-        let e = resolve_chown("app", None).unwrap_err();
+        let e = resolve_chown("app", &Etc::None).unwrap_err();
         assert!(e.contains("no /etc/passwd"), "{e}");
     }
 
@@ -285,7 +312,7 @@ mod tests {
             "root:x:0:\nstaff:x:50:app,other\nappg:x:1001:\naudio:x:29:app\n",
         )
         .unwrap();
-        let r = dir.path();
+        let r = &Etc::Dir(dir.path());
         let u = resolve_user("app", r).unwrap();
         assert_eq!(
             (u.uid, u.gid, u.additional_gids),

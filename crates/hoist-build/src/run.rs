@@ -1,20 +1,25 @@
-//! `RUN`: run a command in the stage's rootfs with [`hoist_sandbox`], then turn
-//! what it changed into a layer with [`hoist_layer::diff`].
+//! `RUN`: run a command on the stage's filesystem with [`hoist_sandbox`], then turn
+//! what it changed into a layer.
 //!
-//! Steps: materialise the rootfs, snapshot it (leaving out `/proc`, `/sys`, `/dev`,
-//! the bound etc files and every `--mount` target), run, remove the mount points the
-//! sandbox had to create (when still empty), diff, write the layer in place (the
-//! rootfs already has the changes, nothing is extracted again).
+//! Steps: prepare the filesystem ([`stepfs`]: the layers as overlay lower
+//! directories under a fresh upper, or the materialised rootfs and a snapshot of
+//! it), run (while the previous step's layer is written, [`pending`]), remove the
+//! mount points the sandbox had to create (when still empty), read the changes
+//! (the upper directory, or a diff against the snapshot, leaving out `/proc`,
+//! `/sys`, `/dev`, the bound etc files and every `--mount` target), write the layer
+//! from where the files already are (nothing is extracted again).
 //!
-//! Ownership: as root (identity map or chroot) the disk is the truth. Rootless, the
-//! rootfs was extracted by the caller, so [`crate::rootfs::StageFs::owners`] keeps the
-//! image's owners and the diff maps the host ids of files the step wrote back to
-//! container ids: with a single mapping the caller's ids are container root; with
-//! subordinate ranges (`/etc/subuid`, `newuidmap`), host `start + n - 1` is container
-//! `n`. A path whose on-disk ids did not change keeps the image's owner.
+//! Ownership: as root (identity map or chroot) the disk is the truth. Rootless,
+//! layers were unpacked by the caller, so the image's owners are kept aside
+//! ([`crate::layerdirs`], [`crate::rootfs::StageFs::owners`]) and the host ids of
+//! files the step wrote map back to container ids: with a single mapping the
+//! caller's ids are container root; with subordinate ranges (`/etc/subuid`,
+//! `newuidmap`), host `start + n - 1` is container `n`. A path whose on-disk ids did
+//! not change keeps the image's owner.
 
 mod mounts;
 pub(crate) mod pending;
+mod stepfs;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -22,19 +27,18 @@ use std::path::{Path, PathBuf};
 
 use hoist_dockerfile::{CmdLine, Instruction};
 use hoist_layer::LayerOptions;
-use hoist_layer::diff::{DiffOptions, SnapshotOptions};
 use hoist_sandbox::{Isolation, MountSpec, Network, RunSpec, Stdio};
 use hoist_store::Store;
 
-use crate::commit::write_layer;
 use crate::container::{capabilities, default_env, etc_files, id_mapping};
 use crate::error::{BuildError, Location};
 use crate::exec::{StageState, push_history};
 use crate::options::BuildOptions;
 use crate::plan::expand;
 use crate::report::Reporter;
-use crate::rootfs::{is_root, resolve_user};
+use crate::rootfs::{Etc, resolve_user};
 pub(crate) use mounts::RunMount;
+use stepfs::StepFs;
 
 /// Paths the sandbox mounts over (never part of a layer).
 const SANDBOX_MOUNTS: &[&str] = &[
@@ -61,6 +65,9 @@ pub(crate) struct RunEnv<'a> {
     /// The next instruction that touches the filesystem is a RUN: this step's
     /// layer may be written while it runs ([`pending`]).
     pub(crate) overlap_next: bool,
+    /// RUN steps mount the layers as an overlay; cleared (for the rest of the
+    /// build) when the kernel or filesystem refuses.
+    pub(crate) overlay: &'a std::sync::atomic::AtomicBool,
 }
 
 /// The step's `--mount` flags, expanded with the stage's variables.
@@ -108,7 +115,6 @@ pub(crate) fn run_step(
     run_mounts: &[RunMount],
     roots: &BTreeMap<Option<String>, PathBuf>,
 ) -> Result<(), BuildError> {
-    let root = st.fs.ensure(env.store, &st.layers)?;
     let scratch = tempfile::Builder::new()
         .prefix("run-")
         .tempdir_in(env.work)
@@ -133,9 +139,32 @@ pub(crate) fn run_step(
     .map_err(|e| BuildError::at(at, e))?;
     prepared.mounts.extend(script);
 
+    let caps = capabilities();
+    let isolation = env
+        .opts
+        .isolation
+        .or_else(|| caps.recommended_isolation())
+        .unwrap_or(Isolation::Rootless);
+    let (id_map, ids) = id_mapping(caps, isolation);
+    let mut exclude: Vec<String> = SANDBOX_MOUNTS.iter().map(|s| s.to_string()).collect();
+    exclude.extend(prepared.exclude.iter().cloned());
+    let mut overlay =
+        env.overlay.load(std::sync::atomic::Ordering::Relaxed) && isolation == Isolation::Rootless;
+    let stepfs = match overlay
+        .then(|| StepFs::overlay(env, st))
+        .transpose()?
+        .flatten()
+    {
+        Some(fs) => fs,
+        None => {
+            overlay = false;
+            StepFs::flat(env, st, exclude.clone())?
+        }
+    };
+
     let user = match st.config.config.user.as_deref() {
         None | Some("") => hoist_sandbox::UserSpec::default(),
-        Some(u) => resolve_user(u, &root).map_err(|e| BuildError::at(at, e))?,
+        Some(u) => resolve_user(u, &stepfs.etc()).map_err(|e| BuildError::at(at, e))?,
     };
     let cwd = st
         .config
@@ -156,24 +185,9 @@ pub(crate) fn run_step(
             ));
         }
     };
-    let caps = capabilities();
-    let isolation = env
-        .opts
-        .isolation
-        .or_else(|| caps.recommended_isolation())
-        .unwrap_or(Isolation::Rootless);
-    let (id_map, ids) = id_mapping(caps, isolation);
-
-    let mut exclude: Vec<String> = SANDBOX_MOUNTS.iter().map(|s| s.to_string()).collect();
-    exclude.extend(prepared.exclude.iter().cloned());
-    let started = std::time::Instant::now();
-    let before = hoist_layer::diff::snapshot(&root, &SnapshotOptions { exclude })?;
-    tracing::debug!(elapsed = ?started.elapsed(), "rootfs snapshot before the step");
-
-    let spec = RunSpec {
-        rootfs: root.clone(),
+    let mut spec = RunSpec {
         argv: argv.clone(),
-        env: environment(st, &prepared.env, &root, user.uid),
+        env: environment(st, &prepared.env, &stepfs.etc(), user.uid),
         cwd: cwd.clone(),
         user,
         network,
@@ -190,7 +204,8 @@ pub(crate) fn run_step(
         },
         ..RunSpec::default()
     };
-    tracing::debug!(argv = ?spec.argv, ?isolation, ?network, "running step");
+    stepfs.apply(&mut spec);
+    tracing::debug!(argv = ?spec.argv, ?isolation, ?network, overlay, "running step");
     // The previous step's layer is written while this step runs.
     let previous = pending::take(st);
     let (outcome, written) = std::thread::scope(|s| {
@@ -205,17 +220,30 @@ pub(crate) fn run_step(
     if let Some(layer) = written {
         pending::finish(st, layer?);
     }
-    let outcome = outcome.map_err(|source| BuildError::Sandbox {
-        at: at.clone(),
-        command: shown.clone(),
-        source: Box::new(source),
-    })?;
+    let outcome = match outcome {
+        Err(e) if overlay && e.is_overlay_unsupported() => {
+            stepfs.discard();
+            drop(prepared);
+            let why = std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_default();
+            tracing::warn!(error = %why, "cannot mount an overlay rootfs; RUN steps use a copied rootfs");
+            env.overlay
+                .store(false, std::sync::atomic::Ordering::Relaxed);
+            return run_step(env, st, ins, at, cmd, run_mounts, roots);
+        }
+        other => other.map_err(|source| BuildError::Sandbox {
+            at: at.clone(),
+            command: shown.clone(),
+            source: Box::new(source),
+        })?,
+    };
     drop(prepared);
-    remove_mount_points(&root, &outcome.created_paths, &before, &cwd);
     for line in String::from_utf8_lossy(&outcome.output).lines() {
         tracing::info!(target: "hoist::run", "{line}");
     }
     if !outcome.status.success() {
+        stepfs.discard();
         return Err(BuildError::RunFailed {
             at: at.clone(),
             command: shown,
@@ -227,25 +255,13 @@ pub(crate) fn run_step(
         });
     }
 
-    let owners = if is_root() {
-        None
-    } else {
-        Some(st.fs.owners(env.store, &st.layers)?)
-    };
-    let started = std::time::Instant::now();
-    let entries = hoist_layer::diff::diff(&before, &DiffOptions { ids, owners })?;
-    tracing::debug!(elapsed = ?started.elapsed(), changes = entries.len(), "rootfs diff after the step");
+    let entries = stepfs.changes(st, env, &outcome.created_paths, &cwd, ids, exclude)?;
     if entries.is_empty() {
+        stepfs.discard();
         push_history(st, created_by, true);
         return Ok(());
     }
-    if env.overlap_next {
-        st.pending = Some(pending::PendingLayer::stash(entries, env.work)?);
-    } else {
-        st.fs.layer_in_place(st.layers.len(), &entries);
-        let layer = write_layer(env.store, entries, env.layer_opts, env.reporter)?;
-        pending::finish(st, layer);
-    }
+    stepfs.record(env, st, entries)?;
     push_history(st, created_by, false);
     Ok(())
 }
@@ -305,7 +321,7 @@ fn write_mode(path: &Path, bytes: &[u8], mode: u32, at: &Location) -> Result<(),
 
 /// The image's ENV, then ARGs in scope that ENV does not override, then secret env,
 /// then `PATH` and `HOME` when none of these set them (as runc does).
-fn environment(st: &StageState, extra: &[String], root: &Path, uid: u32) -> Vec<String> {
+fn environment(st: &StageState, extra: &[String], etc: &Etc<'_>, uid: u32) -> Vec<String> {
     let mut env = st.scope.env_list();
     for (k, v) in &st.scope.args {
         if !st.scope.env.iter().any(|(ek, _)| ek == k) {
@@ -313,7 +329,7 @@ fn environment(st: &StageState, extra: &[String], root: &Path, uid: u32) -> Vec<
         }
     }
     env.extend(extra.iter().cloned());
-    default_env(&mut env, root, uid);
+    default_env(&mut env, etc, uid);
     env
 }
 
@@ -333,37 +349,6 @@ fn history_text(st: &StageState, argv: &[String]) -> String {
         format!("|{} {} ", args.len(), args.join(" "))
     };
     format!("RUN {prefix}{} # buildkit", argv.join(" "))
-}
-
-/// Removes the mount points and parents the sandbox created, when they are still
-/// empty, so the rootfs is the image again (the working directory stays).
-fn remove_mount_points(
-    root: &Path,
-    created: &[PathBuf],
-    before: &hoist_layer::diff::Snapshot,
-    cwd: &str,
-) {
-    let cwd = Path::new(cwd.trim_start_matches('/'));
-    for rel in created.iter().rev() {
-        if cwd.starts_with(rel) || before.get(&rel.to_string_lossy()).is_some() {
-            continue;
-        }
-        let path = root.join(rel);
-        let Ok(meta) = fs::symlink_metadata(&path) else {
-            continue;
-        };
-        let removed = if meta.is_dir() {
-            fs::remove_dir(&path)
-        } else if meta.is_file() && meta.len() == 0 {
-            fs::remove_file(&path)
-        } else {
-            continue;
-        };
-        // A non-empty directory means the step wrote into it: it belongs in the layer.
-        if let Err(e) = removed {
-            tracing::debug!(path = %path.display(), error = %e, "mount point kept");
-        }
-    }
 }
 
 /// The last lines of output, each prefixed with a newline.

@@ -20,15 +20,33 @@ use crate::error::BuildError;
 use crate::exec::StageState;
 use crate::rootfs::LayerRef;
 
-/// A RUN layer whose entries are known and whose files are stashed, not yet written.
+/// A RUN layer whose entries are known and whose files are safe from the next
+/// step, not yet written.
 pub(crate) struct PendingLayer {
-    /// Entries, regular files pointing into `stash`.
+    /// Entries; regular files point into `stash` or into an overlay upper
+    /// directory that no later step writes.
     entries: Vec<Entry>,
     /// Holds the copies until the layer is written.
-    stash: tempfile::TempDir,
+    stash: Option<tempfile::TempDir>,
+    /// The step changed the materialised rootfs in place (not an overlay upper).
+    in_place: bool,
 }
 
 impl PendingLayer {
+    /// A layer read from an overlay upper directory: its files never change again.
+    pub(crate) fn from_upper(entries: Vec<Entry>) -> Self {
+        PendingLayer {
+            entries,
+            stash: None,
+            in_place: false,
+        }
+    }
+
+    /// True when the layer's changes are in the stage's materialised rootfs.
+    pub(crate) fn in_place(&self) -> bool {
+        self.in_place
+    }
+
     /// Copies the content of every regular file of `entries` into a private
     /// directory under `work` and points the entries there.
     pub(crate) fn stash(mut entries: Vec<Entry>, work: &Path) -> Result<Self, BuildError> {
@@ -58,7 +76,11 @@ impl PendingLayer {
                 *source = FileSource::Path(to);
             }
         }
-        Ok(PendingLayer { entries, stash })
+        Ok(PendingLayer {
+            entries,
+            stash: Some(stash),
+            in_place: true,
+        })
     }
 
     /// Writes the layer; the stash goes away afterwards.
@@ -69,12 +91,14 @@ impl PendingLayer {
     }
 }
 
-/// Takes the stage's pending layer for writing: its entries are recorded in the
-/// stage's rootfs bookkeeping now (they are on disk already); the layer itself is
-/// appended by [`finish`] once written.
+/// Takes the stage's pending layer for writing: an in-place layer's entries are
+/// recorded in the stage's rootfs bookkeeping now (they are on disk already); the
+/// layer itself is appended by [`finish`] once written.
 pub(crate) fn take(st: &mut StageState) -> Option<PendingLayer> {
     let p = st.pending.take()?;
-    st.fs.layer_in_place(st.layers.len(), &p.entries);
+    if p.in_place {
+        st.fs.layer_in_place(st.layers.len(), &p.entries);
+    }
     Some(p)
 }
 

@@ -382,7 +382,7 @@ fn run_steps_again_as_an_unprivileged_user() {
         .args(["-u", "hoisttest", "--", "env", "TMPDIR=/tmp"])
         .arg(format!("{CHILD_ENV}=1"))
         .arg(&exe)
-        .args(["run::", "--skip", "run_steps_again_as_an_unprivileged_user"])
+        .args(["run::", "--skip", "run_steps_again"])
         .current_dir("/tmp")
         .output()
         .unwrap();
@@ -393,6 +393,34 @@ fn run_steps_again_as_an_unprivileged_user() {
     );
     assert!(output.status.success(), "unprivileged run failed:\n{text}");
     // Every test above ran as the user (none of them returned early).
+    let passed = text
+        .split("test result: ok. ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok());
+    assert_eq!(passed, Some(11), "{text}");
+}
+
+/// The tests above again with `HOIST_OVERLAY=0`: RUN on a copied rootfs with
+/// stat snapshots, the path used with chroot isolation and where overlayfs is
+/// unavailable.
+#[test]
+fn run_steps_again_on_a_copied_rootfs() {
+    if std::env::var_os(CHILD_ENV).is_some() {
+        return;
+    }
+    let output = Command::new(std::env::current_exe().unwrap())
+        .env(CHILD_ENV, "1")
+        .env("HOIST_OVERLAY", "0")
+        .args(["run::", "--skip", "run_steps_again"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(output.status.success(), "copied-rootfs run failed:\n{text}");
     let passed = text
         .split("test result: ok. ")
         .nth(1)

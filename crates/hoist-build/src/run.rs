@@ -209,7 +209,7 @@ pub(crate) fn run_step(
     // The previous step's layer is written while this step runs.
     let previous = pending::take(st);
     let (outcome, written) = std::thread::scope(|s| {
-        let writer = previous.map(|p| s.spawn(|| pending::write(p, env)));
+        let writer = previous.map(|p| s.spawn(|| pending::write_in_background(p, env)));
         let outcome = hoist_sandbox::run(&spec);
         let written = writer.map(|w| {
             w.join()

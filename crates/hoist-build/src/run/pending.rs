@@ -108,6 +108,20 @@ pub(crate) fn write(pending: PendingLayer, env: &RunEnv<'_>) -> Result<LayerRef,
     pending.write(env)
 }
 
+/// [`write`] from a background thread: lowers the thread's priority first (its
+/// workers inherit it), so the step running meanwhile, which the build waits
+/// for, gets the CPU when both want it.
+pub(crate) fn write_in_background(
+    pending: PendingLayer,
+    env: &RunEnv<'_>,
+) -> Result<LayerRef, BuildError> {
+    let tid = rustix::thread::gettid();
+    if let Err(e) = rustix::process::setpriority_process(Some(tid), 10) {
+        tracing::debug!(error = %e, "cannot lower the layer writer's priority");
+    }
+    pending.write(env)
+}
+
 /// Appends a written layer to the stage.
 pub(crate) fn finish(st: &mut StageState, layer: LayerRef) {
     st.config.rootfs.diff_ids.push(layer.diff_id.clone());

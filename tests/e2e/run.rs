@@ -273,6 +273,77 @@ RUN cat /f /p > /g
     assert!(made[8].contains("cat /f /p"), "{made:#?}");
 }
 
+/// A stage built on another stage starts from that stage's layers (and RUN
+/// directories): deleting and reading what the first stage made works.
+#[test]
+fn a_stage_on_a_stage_sees_and_changes_its_files() {
+    let h = workspace("");
+    let dockerfile = format!(
+        "{}RUN echo a > /a && mkdir /d && echo x > /d/x\nFROM one AS two\nRUN cat /a > /b && rm -r /d\n",
+        BASE.replacen("FROM scratch", "FROM scratch AS one", 1)
+    );
+    fs::write(h.work.path().join("Dockerfile"), dockerfile).unwrap();
+    let out = build(&h, &[]);
+    let tree = unpack(&out, "1");
+    content(&tree, "a", "a\n");
+    content(&tree, "b", "a\n");
+    assert!(!tree.contains_key("d") && !tree.contains_key("d/x"));
+    let layers = layer_entries(&out);
+    let last = layers.last().unwrap();
+    assert!(last.iter().any(|e| e.3 == ".wh.d"), "{last:#?}");
+}
+
+/// Layers of a base image that RUN steps needed are kept unpacked in the store
+/// (the next build on that base unpacks nothing) until their image is gone.
+#[test]
+fn unpacked_layers_stay_for_the_next_build_and_go_with_the_image() {
+    let h = workspace("");
+    h.ok(&["build", "-q", "-t", "base:1", "."]);
+    let child = h.work.path().join("child");
+    fs::create_dir(&child).unwrap();
+    fs::write(child.join("Dockerfile"), "FROM base:1\nRUN echo x > /x\n").unwrap();
+    let unpacked = h.root.path().join("unpacked");
+    let entries = || -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(&unpacked)
+            .map(|d| {
+                d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    let before = entries();
+    h.ok(&["build", "-q", "-t", "child:1", "child"]);
+    if std::env::var_os("HOIST_OVERLAY").is_some_and(|v| v == "0") {
+        assert!(entries().is_empty(), "{:?}", entries());
+        return;
+    }
+    let first = entries();
+    assert!(first.len() > before.len(), "{before:?} then {first:?}");
+    assert!(first.iter().all(|e| !e.starts_with(".tmp-")), "{first:?}");
+    let out = h.path("oci");
+    let dest = format!("type=oci,dest={}", out.display());
+    h.ok(&["build", "-q", "-t", "child:2", "--output", &dest, "child"]);
+    assert_eq!(entries(), first, "the second build unpacks nothing new");
+    let tree = unpack(&out, "2");
+    content(&tree, "x", "x\n");
+    content(
+        &tree,
+        "etc/group",
+        "root:x:0:\napp:x:1000:\nstaff:x:50:nobody\nnogroup:x:65534:\n",
+    );
+    h.ok(&["rmi", "child:1", "child:2", "base:1"]);
+    assert!(entries().is_empty(), "{:?}", entries());
+    assert!(
+        fs::read_dir(h.root.path().join("work"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "no work directory left behind"
+    );
+}
+
 #[test]
 fn failing_run_names_the_step_and_shows_its_output() {
     // SHELL applies: with `-e` the failing subshell ends the step.
@@ -398,7 +469,7 @@ fn run_steps_again_as_an_unprivileged_user() {
         .nth(1)
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse::<usize>().ok());
-    assert_eq!(passed, Some(11), "{text}");
+    assert_eq!(passed, Some(13), "{text}");
 }
 
 /// The tests above again with `HOIST_OVERLAY=0`: RUN on a copied rootfs with
@@ -426,5 +497,5 @@ fn run_steps_again_on_a_copied_rootfs() {
         .nth(1)
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse::<usize>().ok());
-    assert_eq!(passed, Some(11), "{text}");
+    assert_eq!(passed, Some(13), "{text}");
 }

@@ -217,6 +217,13 @@ impl Run<'_> {
             fs: StageFs::default(),
             pending: None,
         };
+        if let Base::Stage(b) = &stage.base
+            && let Some(base) = &done[*b]
+        {
+            // The base stage's layer directories (its RUN uppers among them) stay
+            // until the build ends: no need to unpack its layers again.
+            st.fs.dirs = base.fs.dirs.clone();
+        }
         let triggers = st.config.config.on_build.take().unwrap_or_default();
         let mut instructions: Vec<Instruction> = Vec::new();
         for t in &triggers {

@@ -30,6 +30,7 @@ const ROOT: &str = "root";
 const OWNERS: &str = "owners";
 
 /// One layer directory and where its image owners come from.
+#[derive(Clone)]
 struct LayerDir {
     root: PathBuf,
     /// `owners` file of an unpacked blob (rootless only).
@@ -51,7 +52,7 @@ impl LayerDir {
 
 /// The layer directories of a stage, bottom first. May hold one more directory
 /// than the stage has layers: the RUN layer still being written.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct LayerDirs {
     dirs: Vec<LayerDir>,
 }
@@ -114,16 +115,12 @@ fn unpack(store: &Store, layer: &LayerRef) -> Result<PathBuf, BuildError> {
         whiteouts: true,
         overlay: true,
         chown: is_root(),
+        record_owners: !is_root(),
         ..ExtractOptions::default()
     };
-    hoist_layer::extract(
-        BufReader::new(store.open_blob(&layer.digest)?),
-        &root,
-        &opts,
-    )?;
-    if !is_root() {
-        let mut table = OwnerTable::new();
-        table.apply_layer(BufReader::new(store.open_blob(&layer.digest)?))?;
+    let blob = BufReader::new(store.open_blob(&layer.digest)?);
+    let stats = hoist_layer::extract(blob, &root, &opts)?;
+    if let Some(table) = stats.owners {
         write(&tmp.path().join(OWNERS), table.to_text().as_bytes())?;
     }
     let entry = store.commit_unpacked(&layer.digest, tmp)?;

@@ -227,9 +227,10 @@ pub fn prune(root: &Path) -> anyhow::Result<()> {
     let store = open(root)?;
     let stats = store.prune()?;
     println!(
-        "deleted {} blobs, {} freed",
+        "deleted {} blobs, {} freed; removed {} unpacked layers",
         stats.blobs_removed,
-        human_size(stats.bytes_freed)
+        human_size(stats.bytes_freed),
+        stats.unpacked_removed
     );
     Ok(())
 }

@@ -199,6 +199,51 @@ fn overlay_form_keeps_whiteouts_as_devices_and_opaque_as_xattr() {
 }
 
 #[test]
+fn owners_recorded_while_extracting_match_the_tar_headers() {
+    let s = sandbox();
+    let mut owned = file("home/app/rc", b"x");
+    owned.meta.uid = 1000;
+    owned.meta.gid = 1001;
+    owned.meta.mode = 0o600;
+    let mut home = dir("home/app");
+    home.meta.uid = 1000;
+    home.meta.mode = 0o750;
+    let blob = write_layer(
+        vec![
+            dir("home"),
+            home,
+            owned,
+            entry(
+                "home/app/link",
+                EntryKind::Hardlink {
+                    target: "home/app/rc".into(),
+                },
+            ),
+            entry("etc/gone", EntryKind::Whiteout),
+            symlink("bin", "usr/bin"),
+        ],
+        &LayerOptions::default(),
+        Vec::new(),
+    )
+    .unwrap()
+    .1;
+    let o = ExtractOptions {
+        overlay: true,
+        record_owners: true,
+        ..ExtractOptions::default()
+    };
+    let stats = extract(&blob[..], &s.root, &o).unwrap();
+    let recorded = stats.owners.unwrap();
+    let mut read = hoist_layer::diff::OwnerTable::new();
+    read.apply_layer(&blob[..]).unwrap();
+    assert_eq!(recorded, read);
+    let rc = recorded.get("home/app/rc").unwrap();
+    assert_eq!((rc.uid, rc.gid, rc.mode), (1000, 1001, 0o600));
+    assert_eq!(recorded.get("home/app/link"), Some(rc));
+    assert_eq!(recorded.get("home/app").map(|o| o.mode), Some(0o750));
+}
+
+#[test]
 fn whiteouts_are_plain_files_for_add_archives() {
     let s = sandbox();
     let t = tar_of(|b| raw(b, "d/.wh.x", EntryType::Regular, "", b""));

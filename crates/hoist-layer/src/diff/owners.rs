@@ -102,7 +102,7 @@ pub struct Owner {
 
 /// The image's owner and mode of every path of a stack of layers, by image path
 /// (`usr/bin/env`), kept in the order the layers apply (whiteouts included).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct OwnerTable {
     map: BTreeMap<String, Owner>,
 }

@@ -57,6 +57,17 @@ pub(crate) fn read_meta<R: Read>(entry: &mut tar::Entry<'_, R>) -> io::Result<Di
     })
 }
 
+impl DirMeta {
+    /// The entry's owner and permission bits as the archive says.
+    pub(crate) fn owner(&self) -> crate::diff::Owner {
+        crate::diff::Owner {
+            uid: self.uid,
+            gid: self.gid,
+            mode: self.mode,
+        }
+    }
+}
+
 /// Writes entries under the root, applying options.
 pub(crate) struct Applier<'a> {
     root: &'a Root,

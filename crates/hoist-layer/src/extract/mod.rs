@@ -31,6 +31,12 @@ pub struct ExtractOptions {
     /// character device and `.wh..wh..opq` the `user.overlay.opaque` xattr
     /// (see [`crate::overlay`]). Default: `false`.
     pub overlay: bool,
+    /// Record the archive's owner and mode of every path in
+    /// [`ExtractStats::owners`] (what [`OwnerTable::apply_layer`] would read, in
+    /// the same pass). Default: `false`.
+    ///
+    /// [`OwnerTable::apply_layer`]: crate::diff::OwnerTable::apply_layer
+    pub record_owners: bool,
 }
 
 impl Default for ExtractOptions {
@@ -40,6 +46,7 @@ impl Default for ExtractOptions {
             chown: false,
             xattrs: true,
             overlay: false,
+            record_owners: false,
         }
     }
 }
@@ -63,6 +70,8 @@ pub struct ExtractStats {
     pub skipped: u64,
     /// Bytes of regular-file content written.
     pub bytes: u64,
+    /// With [`ExtractOptions::record_owners`]: the owners of the archive's paths.
+    pub owners: Option<crate::diff::OwnerTable>,
 }
 
 /// Unpacks a tar stream (plain, gzip, bzip2, xz or zstd, auto-detected) under
@@ -86,6 +95,7 @@ pub fn extract<R: Read>(
     let mut unpacked: HashSet<Vec<u8>> = HashSet::new();
     let mut dirs: BTreeMap<Vec<u8>, DirMeta> = BTreeMap::new();
     let mut stats = ExtractStats::default();
+    let mut owners = opts.record_owners.then(crate::diff::OwnerTable::new);
 
     for entry in archive.entries().map_err(LayerError::ReadArchive)? {
         let mut entry = entry.map_err(LayerError::ReadArchive)?;
@@ -103,6 +113,12 @@ pub fn extract<R: Read>(
 
         if opts.whiteouts && base.starts_with(b".wh.") {
             stats.whiteouts += 1;
+            if let Some(t) = owners.as_mut()
+                && base.as_slice() != b".wh..wh..opq"
+            {
+                let gone = [parent, &[base[4..].to_vec()]].concat();
+                t.remove_tree(&String::from_utf8_lossy(&gone.join(&b'/')));
+            }
             if opts.overlay {
                 if base.as_slice() == b".wh..wh..opq" {
                     applier.overlay_opaque(parent)?;
@@ -118,6 +134,17 @@ pub fn extract<R: Read>(
         }
 
         let meta = apply::read_meta(&mut entry).map_err(LayerError::ReadArchive)?;
+        if let Some(t) = owners.as_mut() {
+            let mut owner = meta.owner();
+            if kind == tar::EntryType::Link
+                && let Some(target) = entry.link_name_bytes()
+                && let Ok(c) = clean(&target)
+                && let Some(o) = t.get(&String::from_utf8_lossy(&c.join(&b'/')))
+            {
+                owner = o;
+            }
+            t.insert(&String::from_utf8_lossy(&comps.join(&b'/')), owner);
+        }
         match kind {
             tar::EntryType::Directory => {
                 applier.dir(parent, base)?;
@@ -172,6 +199,7 @@ pub fn extract<R: Read>(
     for (path, meta) in dirs.iter().rev() {
         applier.finish_dir(&clean(path)?, meta)?;
     }
+    stats.owners = owners;
     Ok(stats)
 }
 

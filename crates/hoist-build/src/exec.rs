@@ -15,6 +15,7 @@ use crate::copy::{SourceRoot, copy_entries};
 use crate::error::{BuildError, Location};
 use crate::instr::apply_metadata;
 use crate::options::{BuildOptions, BuildOutcome, DockerfileSource};
+use crate::parents;
 use crate::plan::{self, Base, FromSource, Plan, expand, loc};
 use crate::report::Reporter;
 use crate::rootfs::{Etc, LayerRef, StageFs};
@@ -330,12 +331,15 @@ impl Run<'_> {
         if exists {
             return Ok(());
         }
-        let entry = hoist_layer::Entry {
+        let mut entries = vec![hoist_layer::Entry {
             path: rel.to_string(),
             kind: hoist_layer::EntryKind::Dir,
             meta: self.layer_opts.parent_meta.clone(),
-        };
-        self.add_layer(st, vec![entry], format!("WORKDIR {dir}"))
+        }];
+        if !st.layers.is_empty() {
+            self.keep_parents(st, &mut entries)?;
+        }
+        self.add_layer(st, entries, format!("WORKDIR {dir}"))
     }
 
     /// RUN: resolves the roots of bind mounts, then runs the step (`crate::run`).
@@ -443,9 +447,37 @@ impl Run<'_> {
             (None, Some(stack)) => Etc::Layers(stack),
             (None, None) => Etc::None,
         };
-        let entries = copy_entries(st, ins, at, &src, &etc, self.work.path())?;
+        let mut entries = copy_entries(st, ins, at, &src, &etc, self.work.path())?;
+        if !st.layers.is_empty() {
+            self.keep_parents(st, &mut entries)?;
+        }
         let text = history_text(ins);
         self.add_layer(st, entries, text)
+    }
+
+    /// Parents of a COPY layer's entries keep the metadata the image gives them.
+    fn keep_parents(
+        &mut self,
+        st: &mut StageState,
+        entries: &mut Vec<hoist_layer::Entry>,
+    ) -> Result<(), BuildError> {
+        let disk_owners = crate::rootfs::is_root();
+        if self.overlay.load(std::sync::atomic::Ordering::Relaxed) {
+            let stack = st.fs.dirs.ensure(self.store, &st.layers)?;
+            let dirs = &st.fs.dirs;
+            parents::keep_existing_parents(entries, |p| {
+                parents::in_stack(&stack, dirs, p, disk_owners)
+            });
+        } else {
+            let root = st.fs.ensure(self.store, &st.layers)?;
+            let owners = if disk_owners {
+                None
+            } else {
+                Some(st.fs.owners(self.store, &st.layers)?)
+            };
+            parents::keep_existing_parents(entries, |p| parents::in_rootfs(&root, owners, p));
+        }
+        Ok(())
     }
 
     /// Writes a layer, records it, and applies it to the stage's rootfs if there is one.

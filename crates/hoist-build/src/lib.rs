@@ -15,6 +15,7 @@ mod exec;
 mod instr;
 mod layerdirs;
 mod options;
+mod parents;
 mod plan;
 mod report;
 mod rootfs;

@@ -116,6 +116,18 @@ fn main() -> ExitCode {
     // Returns at once unless this process was started as the RUN sandbox's init.
     hoist_sandbox::maybe_run_init();
     let cli = Cli::parse();
+    // Commands that unpack or remove image files run as root of a user namespace
+    // over the subordinate ids when the caller has them (HOIST_USERNS=0: never).
+    let unpacks = matches!(
+        cli.command,
+        Cmd::Build(_) | Cmd::Run(_) | Cmd::Rmi { .. } | Cmd::Prune
+    );
+    if unpacks
+        && std::env::var_os("HOIST_USERNS").is_none_or(|v| v != "0")
+        && let Some(code) = hoist_sandbox::reexec_in_user_namespace()
+    {
+        return ExitCode::from(code);
+    }
     progress::init_logging(&cli.log);
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -98,7 +98,7 @@ impl IdMapping {
     /// Contents of `uid_map` (inside outside count).
     pub(crate) fn uid_map(&self) -> String {
         match self {
-            Self::Identity => "0 0 4294967295\n".to_owned(),
+            Self::Identity => identity("/proc/self/uid_map"),
             Self::Single { uid, .. } => format!("0 {uid} 1\n"),
             Self::Subid { uid, uids, .. } => {
                 format!(
@@ -113,7 +113,7 @@ impl IdMapping {
     /// Contents of `gid_map` (inside outside count).
     pub(crate) fn gid_map(&self) -> String {
         match self {
-            Self::Identity => "0 0 4294967295\n".to_owned(),
+            Self::Identity => identity("/proc/self/gid_map"),
             Self::Single { gid, .. } => format!("0 {gid} 1\n"),
             Self::Subid { gid, gids, .. } => {
                 format!(
@@ -223,6 +223,24 @@ impl IdMapping {
                 Ok(())
             }
         }
+    }
+}
+
+/// The identity map of every id this process's own namespace maps (all of them in
+/// the initial namespace; the subordinate range inside [`crate::userns`]).
+fn identity(own_map: &str) -> String {
+    let own = fs::read_to_string(own_map).unwrap_or_default();
+    let lines: Vec<String> = own
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.len() == 3).then(|| format!("{} {} {}\n", f[0], f[0], f[2]))
+        })
+        .collect();
+    if lines.is_empty() {
+        "0 0 4294967295\n".to_owned()
+    } else {
+        lines.concat()
     }
 }
 

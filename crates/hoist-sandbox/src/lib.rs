@@ -41,6 +41,7 @@ mod run;
 mod setup;
 mod spec;
 mod sys;
+mod userns;
 
 pub use error::SandboxError;
 pub use idmap::{SUBID_COUNT, SubidRange, parse_subid};
@@ -52,3 +53,4 @@ pub use spec::{
     RunOutcome, RunSpec, Stdio, UserSpec,
 };
 pub use sys::{FileKind, MountFlags, Namespaces, Syscall};
+pub use userns::{in_user_namespace, reexec_in_user_namespace};

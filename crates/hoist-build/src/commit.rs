@@ -15,21 +15,49 @@ pub(crate) fn write_layer(
     opts: &LayerOptions,
     reporter: &dyn Reporter,
 ) -> Result<LayerRef, BuildError> {
+    let written = write_layer_unreported(store, entries, opts)?;
+    written.report(reporter);
+    Ok(written.layer)
+}
+
+/// A layer written into the store, and what to tell the user about it.
+pub(crate) struct Written {
+    pub(crate) layer: LayerRef,
+    entries: u64,
+    seconds: f64,
+}
+
+impl Written {
+    /// Reports the layer.
+    pub(crate) fn report(&self, reporter: &dyn Reporter) {
+        reporter.layer(
+            &self.layer.digest,
+            self.layer.size,
+            self.entries,
+            self.seconds,
+        );
+    }
+}
+
+/// [`write_layer`] without reporting (for background threads).
+pub(crate) fn write_layer_unreported(
+    store: &Store,
+    entries: Vec<Entry>,
+    opts: &LayerOptions,
+) -> Result<Written, BuildError> {
     let started = std::time::Instant::now();
     let writer = store.blob_writer_hashed_by_producer()?;
     let (info, writer) = hoist_layer::write_layer(entries, opts, writer)?;
     let size = writer.commit_expect(&info.digest)?;
-    reporter.layer(
-        &info.digest,
-        size,
-        info.entries,
-        started.elapsed().as_secs_f64(),
-    );
-    Ok(LayerRef {
-        digest: info.digest,
-        size,
-        media_type: info.media_type,
-        diff_id: info.diff_id,
+    Ok(Written {
+        layer: LayerRef {
+            digest: info.digest,
+            size,
+            media_type: info.media_type,
+            diff_id: info.diff_id,
+        },
+        entries: info.entries,
+        seconds: started.elapsed().as_secs_f64(),
     })
 }
 

@@ -36,8 +36,8 @@ pub(crate) struct StageState {
     /// Build time: history `created`, mtime of directories hoist creates.
     pub(crate) now: Timestamp,
     pub(crate) fs: StageFs,
-    /// The last RUN layer, written while the next RUN runs (`crate::run::pending`).
-    pub(crate) pending: Option<crate::run::pending::PendingLayer>,
+    /// RUN layers being written in the background, oldest first (`crate::run::pending`).
+    pub(crate) pending: crate::run::pending::Pending,
 }
 
 impl StageState {
@@ -216,7 +216,7 @@ impl Run<'_> {
             lexer,
             now,
             fs: StageFs::default(),
-            pending: None,
+            pending: Default::default(),
         };
         if let Base::Stage(b) = &stage.base
             && let Some(base) = &done[*b]

@@ -70,7 +70,9 @@ impl StageFs {
             .as_ref()
             .map(|d| d.path().to_path_buf())
             .unwrap_or_default();
-        for layer in &layers[self.applied..] {
+        // `applied` may run ahead of `layers`: RUN layers still being written
+        // are on disk already.
+        for layer in layers.iter().skip(self.applied) {
             let file = store.open_blob(&layer.digest)?;
             tracing::debug!(digest = %layer.digest, root = %root.display(), "extracting layer");
             let opts = hoist_layer::ExtractOptions {
@@ -80,7 +82,7 @@ impl StageFs {
             };
             hoist_layer::extract(std::io::BufReader::new(file), &root, &opts)?;
         }
-        self.applied = layers.len();
+        self.applied = self.applied.max(layers.len());
         Ok(root)
     }
 
@@ -96,15 +98,13 @@ impl StageFs {
         store: &Store,
         layers: &[LayerRef],
     ) -> Result<&OwnerTable, BuildError> {
-        if self.owners_applied > layers.len() {
-            self.owners = OwnerTable::new();
-            self.owners_applied = 0;
-        }
-        for layer in &layers[self.owners_applied..] {
+        // Layers only grow; `owners_applied` may run ahead of `layers` (RUN layers
+        // still being written were recorded from their entries).
+        for layer in layers.iter().skip(self.owners_applied) {
             let file = store.open_blob(&layer.digest)?;
             self.owners.apply_layer(std::io::BufReader::new(file))?;
         }
-        self.owners_applied = layers.len();
+        self.owners_applied = self.owners_applied.max(layers.len());
         Ok(&self.owners)
     }
 

@@ -3,7 +3,7 @@
 //!
 //! Steps: prepare the filesystem ([`stepfs`]: the layers as overlay lower
 //! directories under a fresh upper, or the materialised rootfs and a snapshot of
-//! it), run (while the previous step's layer is written, [`pending`]), remove the
+//! it), run (while earlier steps' layers are written, [`pending`]), remove the
 //! mount points the sandbox had to create (when still empty), read the changes
 //! (the upper directory, or a diff against the snapshot, leaving out `/proc`,
 //! `/sys`, `/dev`, the bound etc files and every `--mount` target), write the layer
@@ -206,20 +206,7 @@ pub(crate) fn run_step(
     };
     stepfs.apply(&mut spec);
     tracing::debug!(argv = ?spec.argv, ?isolation, ?network, overlay, "running step");
-    // The previous step's layer is written while this step runs.
-    let previous = pending::take(st);
-    let (outcome, written) = std::thread::scope(|s| {
-        let writer = previous.map(|p| s.spawn(|| pending::write_in_background(p, env)));
-        let outcome = hoist_sandbox::run(&spec);
-        let written = writer.map(|w| {
-            w.join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-        });
-        (outcome, written)
-    });
-    if let Some(layer) = written {
-        pending::finish(st, layer?);
-    }
+    let outcome = hoist_sandbox::run(&spec);
     let outcome = match outcome {
         Err(e) if overlay && e.is_overlay_unsupported() => {
             stepfs.discard();

@@ -19,7 +19,6 @@ use hoist_layer::overlay::Stack;
 use hoist_sandbox::{Overlay, RunSpec};
 
 use super::{RunEnv, pending};
-use crate::commit::write_layer;
 use crate::error::BuildError;
 use crate::exec::StageState;
 use crate::rootfs::{Etc, is_root};
@@ -45,7 +44,7 @@ impl StepFs {
         exclude: Vec<String>,
     ) -> Result<Self, BuildError> {
         // A layer still pending from an overlay step is not in the rootfs yet.
-        if st.pending.as_ref().is_some_and(|p| !p.in_place()) {
+        if st.pending.iter().any(|p| !p.in_place()) {
             pending::flush(env, st)?;
         }
         let root = st.fs.ensure(env.store, &st.layers)?;
@@ -65,8 +64,8 @@ impl StepFs {
         if !user_xattrs(env.work) {
             return Ok(None);
         }
-        let stack = if st.pending.is_some() {
-            // The pending layer's upper is already on top of the stack.
+        let stack = if !st.pending.is_empty() {
+            // The pending layers' uppers are already on top of the stack.
             st.fs.dirs.stack()
         } else {
             st.fs.dirs.ensure(env.store, &st.layers)?
@@ -173,33 +172,32 @@ impl StepFs {
         Ok(entries)
     }
 
-    /// Records the step's layer: left pending (written while the next RUN runs)
-    /// or written now.
+    /// Records the step's layer: written in the background while the build goes
+    /// on ([`pending`]), and waited for at once when no RUN follows.
     pub(super) fn record(
         self,
         env: &RunEnv<'_>,
         st: &mut StageState,
         entries: Vec<Entry>,
     ) -> Result<(), BuildError> {
-        match self {
+        let in_place = match self {
             StepFs::Flat { .. } => {
-                if env.overlap_next {
-                    st.pending = Some(pending::PendingLayer::stash(entries, env.work)?);
-                    return Ok(());
-                }
-                st.fs.layer_in_place(st.layers.len(), &entries);
+                // On disk already: the rootfs bookkeeping counts it now, at the
+                // index it will have once the layers before it are written.
+                st.fs
+                    .layer_in_place(st.layers.len() + st.pending.len(), &entries);
+                true
             }
             StepFs::Overlay { dir, .. } => {
                 remove_tree(&dir.join("merged"));
                 st.fs.dirs.push_upper(dir.join("upper"), &entries);
-                if env.overlap_next {
-                    st.pending = Some(pending::PendingLayer::from_upper(entries));
-                    return Ok(());
-                }
+                false
             }
+        };
+        pending::start(env, st, entries, in_place)?;
+        if !env.overlap_next {
+            pending::flush(env, st)?;
         }
-        let layer = write_layer(env.store, entries, env.layer_opts, env.reporter)?;
-        pending::finish(st, layer);
         Ok(())
     }
 

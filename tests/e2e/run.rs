@@ -503,14 +503,20 @@ fn rerun_as_test_user(env: &[&str]) {
         return;
     }
     ensure_test_user();
-    let exe = std::env::current_exe().unwrap();
-    let output = Command::new("runuser")
-        .args(["-u", "hoisttest", "--", "env", "TMPDIR=/tmp"])
+    let mut c = Command::new("runuser");
+    c.args(["-u", "hoisttest", "--", "env", "TMPDIR=/tmp"])
         .args(env)
         .arg(format!("{CHILD_ENV}=1"))
-        .arg(&exe)
+        .arg(std::env::current_exe().unwrap())
+        .current_dir("/tmp");
+    rerun(c, "unprivileged");
+}
+
+/// Runs the RUN tests (not these re-runs) with `c` (this test binary, or a
+/// wrapper that starts it) and checks that every one of them ran and passed.
+fn rerun(mut c: Command, what: &str) {
+    let output = c
         .args(["run::", "--skip", "run_steps_again"])
-        .current_dir("/tmp")
         .output()
         .unwrap();
     let text = format!(
@@ -518,8 +524,8 @@ fn rerun_as_test_user(env: &[&str]) {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "unprivileged run failed:\n{text}");
-    // Every test above ran as the user (none of them returned early).
+    assert!(output.status.success(), "{what} run failed:\n{text}");
+    // Every test ran (none of them returned early).
     let passed = text
         .split("test result: ok. ")
         .nth(1)
@@ -536,22 +542,7 @@ fn run_steps_again_on_a_copied_rootfs() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let output = Command::new(std::env::current_exe().unwrap())
-        .env(CHILD_ENV, "1")
-        .env("HOIST_OVERLAY", "0")
-        .args(["run::", "--skip", "run_steps_again"])
-        .output()
-        .unwrap();
-    let text = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(output.status.success(), "copied-rootfs run failed:\n{text}");
-    let passed = text
-        .split("test result: ok. ")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|n| n.parse::<usize>().ok());
-    assert_eq!(passed, Some(14), "{text}");
+    let mut c = Command::new(std::env::current_exe().unwrap());
+    c.env(CHILD_ENV, "1").env("HOIST_OVERLAY", "0");
+    rerun(c, "copied-rootfs");
 }

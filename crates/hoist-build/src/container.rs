@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 use hoist_layer::diff::IdRemap;
 use hoist_oci::{ImageConfig, Platform, Reference};
 use hoist_sandbox::{
-    Capabilities, EtcFiles, ExitStatus, IdMap, Isolation, MountSpec, Network, RunSpec, SUBID_COUNT,
-    Stdio,
+    Capabilities, EtcFiles, ExitStatus, IdMap, Isolation, MountSpec, Network, Overlay, RunSpec,
+    SUBID_COUNT, Stdio,
 };
 use hoist_store::Store;
 
@@ -174,29 +174,130 @@ pub fn run_container(store: &Store, opts: &ContainerOptions) -> Result<ExitStatu
         Some(w) => return Err(setup(format!("working directory {w:?} is not absolute"))),
     };
 
-    // Dropped on return: the throwaway rootfs goes with it.
-    let mut stage = StageFs::default();
-    let root = stage.ensure(store, &layers)?;
-    let user = match opts.user.as_deref().or(c.user.as_deref()) {
-        None | Some("") => hoist_sandbox::UserSpec::default(),
-        Some(u) => resolve_user(u, &Etc::Dir(&root)).map_err(setup)?,
-    };
-    let mut env = c.env.clone();
-    for kv in &opts.env {
-        set_env(&mut env, kv);
-    }
-    default_env(&mut env, &Etc::Dir(&root), user.uid);
     let scratch = store.work_dir("run-")?;
     let caps = capabilities();
     let isolation = opts
         .isolation
         .or_else(|| caps.recommended_isolation())
         .unwrap_or(Isolation::Rootless);
-    let spec = RunSpec {
-        rootfs: root,
+    let overlay = isolation == Isolation::Rootless
+        && std::env::var_os("HOIST_OVERLAY").is_none_or(|v| v != "0")
+        && crate::layerdirs::user_xattrs(scratch.path());
+    // Dropped on return: the throwaway upper directory or rootfs goes with it.
+    let mut stage = StageFs::default();
+    let first = if overlay {
+        let stack = stage.dirs.ensure(store, &layers)?;
+        let mut spec = container_spec(
+            opts,
+            &config,
+            argv.clone(),
+            &cwd,
+            Etc::Layers(&stack),
+            scratch.path(),
+            isolation,
+            &reference,
+        )?;
+        let dirs = throwaway_dirs(scratch.path())?;
+        spec.rootfs = dirs.join("merged");
+        spec.overlay = Some(Overlay {
+            lower: if stack.dirs().is_empty() {
+                vec![dirs.join("empty")]
+            } else {
+                stack.dirs().to_vec()
+            },
+            upper: dirs.join("upper"),
+            work: dirs.join("work"),
+        });
+        tracing::debug!(image = %reference, argv = ?spec.argv, ?isolation, "running container on an overlay");
+        let outcome = hoist_sandbox::run(&spec);
+        hoist_store::remove_tree(&dirs);
+        match outcome {
+            Err(e) if e.is_overlay_unsupported() => {
+                tracing::warn!(error = %e, "cannot mount an overlay rootfs; using a copy");
+                None
+            }
+            other => Some(other),
+        }
+    } else {
+        None
+    };
+    let outcome = match first {
+        Some(outcome) => outcome,
+        None => {
+            let root = stage.ensure(store, &layers)?;
+            let mut spec = container_spec(
+                opts,
+                &config,
+                argv,
+                &cwd,
+                Etc::Dir(&root),
+                scratch.path(),
+                isolation,
+                &reference,
+            )?;
+            spec.rootfs = root.clone();
+            tracing::debug!(image = %reference, argv = ?spec.argv, ?isolation, "running container");
+            hoist_sandbox::run(&spec)
+        }
+    };
+    let outcome = outcome.map_err(|source| BuildError::ContainerSandbox {
+        reference: reference.clone(),
+        source: Box::new(source),
+    })?;
+    Ok(outcome.status)
+}
+
+/// `upper`, `work`, `merged` and `empty` directories for an overlay under `dir`.
+fn throwaway_dirs(dir: &Path) -> Result<PathBuf, BuildError> {
+    use std::os::unix::fs::PermissionsExt;
+    let base = dir.join("overlay");
+    for (name, mode) in [
+        ("upper", 0o755),
+        ("work", 0o700),
+        ("merged", 0o755),
+        ("empty", 0o755),
+    ] {
+        let p = base.join(name);
+        fs::create_dir_all(&p)
+            .and_then(|()| fs::set_permissions(&p, fs::Permissions::from_mode(mode)))
+            .map_err(|source| BuildError::Io {
+                what: "create",
+                path: p.clone(),
+                source,
+            })?;
+    }
+    Ok(base)
+}
+
+/// The run spec of a container, but for where its rootfs is.
+#[allow(clippy::too_many_arguments)]
+fn container_spec(
+    opts: &ContainerOptions,
+    config: &ImageConfig,
+    argv: Vec<String>,
+    cwd: &str,
+    etc: Etc<'_>,
+    scratch: &Path,
+    isolation: Isolation,
+    reference: &str,
+) -> Result<RunSpec, BuildError> {
+    let c = &config.config;
+    let user = match opts.user.as_deref().or(c.user.as_deref()) {
+        None | Some("") => hoist_sandbox::UserSpec::default(),
+        Some(u) => resolve_user(u, &etc).map_err(|message| BuildError::Container {
+            reference: reference.to_string(),
+            message,
+        })?,
+    };
+    let mut env = c.env.clone();
+    for kv in &opts.env {
+        set_env(&mut env, kv);
+    }
+    default_env(&mut env, &etc, user.uid);
+    Ok(RunSpec {
         argv,
         env,
-        cwd,
+        cwd: cwd.to_string(),
         user,
         network: opts.network,
         mounts: opts
@@ -209,21 +310,15 @@ pub fn run_container(store: &Store, opts: &ContainerOptions) -> Result<ExitStatu
             })
             .collect(),
         isolation,
-        id_map: id_mapping(caps, isolation).0,
-        etc_files: etc_files(scratch.path()).map_err(|source| BuildError::Io {
+        id_map: id_mapping(capabilities(), isolation).0,
+        etc_files: etc_files(scratch).map_err(|source| BuildError::Io {
             what: "write the etc files in",
-            path: scratch.path().to_path_buf(),
+            path: scratch.to_path_buf(),
             source,
         })?,
         stdio: Stdio::Inherit,
         ..RunSpec::default()
-    };
-    tracing::debug!(image = %reference, argv = ?spec.argv, ?isolation, "running container");
-    let outcome = hoist_sandbox::run(&spec).map_err(|source| BuildError::ContainerSandbox {
-        reference: reference.clone(),
-        source: Box::new(source),
-    })?;
-    Ok(outcome.status)
+    })
 }
 
 /// Sets `K=V` in `env`, replacing an earlier value of `K`.

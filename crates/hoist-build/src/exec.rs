@@ -370,30 +370,26 @@ impl Run<'_> {
             };
             roots.insert(from, root);
         }
-        let env = crate::run::RunEnv {
-            store: self.store,
-            opts: self.opts,
-            layer_opts: &self.layer_opts,
-            reporter: self.reporter,
-            work: self.work.path(),
-            overlap_next: self.overlap_next,
-            overlay: &self.overlay,
-        };
+        let env = self.run_env(self.overlap_next);
         crate::run::run_step(&env, st, ins, at, cmd, &mounts, &roots)
     }
 
-    /// Writes the stage's pending RUN layer, if any.
-    fn flush(&self, st: &mut StageState) -> Result<(), BuildError> {
-        let env = crate::run::RunEnv {
+    /// What a RUN step needs from the build.
+    fn run_env(&self, overlap_next: bool) -> crate::run::RunEnv<'_> {
+        crate::run::RunEnv {
             store: self.store,
             opts: self.opts,
             layer_opts: &self.layer_opts,
             reporter: self.reporter,
             work: self.work.path(),
-            overlap_next: false,
+            overlap_next,
             overlay: &self.overlay,
-        };
-        crate::run::pending::flush(&env, st)
+        }
+    }
+
+    /// Waits for the stage's RUN layers being written.
+    fn flush(&self, st: &mut StageState) -> Result<(), BuildError> {
+        crate::run::pending::flush(&self.run_env(false), st)
     }
 
     fn copy(

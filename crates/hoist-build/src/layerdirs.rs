@@ -135,3 +135,24 @@ fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {
         source,
     })
 }
+
+/// Whether `dir`'s filesystem takes `user.*` xattrs (overlayfs marks opaque
+/// directories with one in the upper directory).
+pub(crate) fn user_xattrs(dir: &Path) -> bool {
+    use std::sync::OnceLock;
+    static OK: OnceLock<bool> = OnceLock::new();
+    *OK.get_or_init(|| {
+        let probe = |d: &Path| -> std::io::Result<()> {
+            let f = tempfile::tempfile_in(d)?;
+            rustix::fs::fsetxattr(&f, "user.hoist.probe", b"1", rustix::fs::XattrFlags::empty())?;
+            Ok(())
+        };
+        match probe(dir) {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "no user xattrs here: RUN steps use a copied rootfs instead of an overlay");
+                false
+            }
+        }
+    })
+}

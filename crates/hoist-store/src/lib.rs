@@ -37,6 +37,7 @@ pub use error::StoreError;
 pub use gc::{PruneOptions, PruneStats};
 pub use image::ResolvedImage;
 pub use lock::StoreLease;
+pub use unpacked::remove_tree;
 
 /// The content of the `oci-layout` file hoist writes and accepts.
 pub const LAYOUT_VERSION: &str = "1.0.0";

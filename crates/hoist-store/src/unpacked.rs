@@ -113,8 +113,9 @@ fn entry_name(d: &Digest) -> String {
 }
 
 /// Removes a tree best effort, making directories writable first when the first
-/// attempt is refused (layers may hold read-only directories).
-pub(crate) fn remove_tree(path: &Path) {
+/// attempt is refused (layers may hold read-only directories; overlayfs leaves a
+/// mode 000 `work/work`).
+pub fn remove_tree(path: &Path) {
     if std::fs::remove_dir_all(path).is_ok() || !path.exists() {
         return;
     }

@@ -17,6 +17,7 @@ use hoist_layer::Entry;
 use hoist_layer::diff::{DiffOptions, IdRemap, Snapshot, SnapshotOptions, UpperOptions};
 use hoist_layer::overlay::Stack;
 use hoist_sandbox::{Overlay, RunSpec};
+use hoist_store::remove_tree;
 
 use super::{RunEnv, pending};
 use crate::error::BuildError;
@@ -61,7 +62,7 @@ impl StepFs {
         env: &RunEnv<'_>,
         st: &mut StageState,
     ) -> Result<Option<Self>, BuildError> {
-        if !user_xattrs(env.work) {
+        if !crate::layerdirs::user_xattrs(env.work) {
             return Ok(None);
         }
         let stack = if !st.pending.is_empty() {
@@ -209,27 +210,6 @@ impl StepFs {
     }
 }
 
-/// Whether `dir`'s filesystem takes `user.*` xattrs (overlayfs marks opaque
-/// directories with one in the upper directory).
-fn user_xattrs(dir: &Path) -> bool {
-    use std::sync::OnceLock;
-    static OK: OnceLock<bool> = OnceLock::new();
-    *OK.get_or_init(|| {
-        let probe = |d: &Path| -> std::io::Result<()> {
-            let f = tempfile::tempfile_in(d)?;
-            rustix::fs::fsetxattr(&f, "user.hoist.probe", b"1", rustix::fs::XattrFlags::empty())?;
-            Ok(())
-        };
-        match probe(dir) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::warn!(dir = %dir.display(), error = %e, "no user xattrs here: RUN steps use a copied rootfs instead of an overlay");
-                false
-            }
-        }
-    })
-}
-
 /// Removes the mount points and parents the sandbox created under `root`, when
 /// they are still empty, so only the step's own changes remain (the working
 /// directory stays).
@@ -258,28 +238,6 @@ fn remove_mount_points(
         // A non-empty directory means the step wrote into it: it belongs in the layer.
         if let Err(e) = removed {
             tracing::debug!(path = %path.display(), error = %e, "mount point kept");
-        }
-    }
-}
-
-/// Removes a directory tree best effort (overlayfs leaves a mode 000 `work/work`).
-pub(crate) fn remove_tree(path: &Path) {
-    if fs::remove_dir_all(path).is_ok() || !path.exists() {
-        return;
-    }
-    open_up(path);
-    if let Err(e) = fs::remove_dir_all(path) {
-        tracing::debug!(path = %path.display(), error = %e, "cannot remove");
-    }
-}
-
-fn open_up(dir: &Path) {
-    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
-    if let Ok(list) = fs::read_dir(dir) {
-        for e in list.flatten() {
-            if e.file_type().is_ok_and(|t| t.is_dir()) {
-                open_up(&e.path());
-            }
         }
     }
 }

@@ -242,7 +242,9 @@ pub(crate) fn run_step(
         });
     }
 
-    let entries = stepfs.changes(st, env, &outcome.created_paths, &cwd, ids, exclude)?;
+    let entries = stepfs
+        .changes(st, env, &outcome.created_paths, &cwd, ids, exclude)
+        .map_err(|e| unreadable_changes(at, e))?;
     if entries.is_empty() {
         stepfs.discard();
         push_history(st, created_by, true);
@@ -336,6 +338,29 @@ fn history_text(st: &StageState, argv: &[String]) -> String {
         format!("|{} {} ", args.len(), args.join(" "))
     };
     format!("RUN {prefix}{} # buildkit", argv.join(" "))
+}
+
+/// Names the step when what it wrote cannot be read back, with a hint when the
+/// cause is a file the step made private to another user.
+fn unreadable_changes(at: &Location, e: BuildError) -> BuildError {
+    let mut text = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    let mut denied = false;
+    while let Some(s) = source {
+        text.push_str(&format!(": {s}"));
+        denied |= s
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::PermissionDenied);
+        source = s.source();
+    }
+    if denied {
+        text.push_str(
+            "\nhint: the step made files private to another user, which hoist (not root) \
+             cannot read back; give your user a /etc/subuid and /etc/subgid range and \
+             install newuidmap (package uidmap), with HOIST_USERNS unset, or make the files readable in the step",
+        );
+    }
+    BuildError::at(at, format!("cannot read the step's changes: {text}"))
 }
 
 /// The last lines of output, each prefixed with a newline.

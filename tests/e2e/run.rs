@@ -412,6 +412,33 @@ fn files_private_to_another_user_reach_the_layer() {
     assert_eq!(layer_file(&out, layers.len() - 1, "vault/key"), "s\n");
 }
 
+/// So many layers that their paths no longer fit in overlay mount options: the
+/// build switches to a copied rootfs half way, with a warning, and the image is
+/// the same as ever.
+#[test]
+fn too_many_layers_for_an_overlay_switch_to_a_copied_rootfs() {
+    let steps: String = (1..=80)
+        .map(|n| format!("RUN echo {n} > /f{n}\n"))
+        .collect();
+    let h = workspace(&format!("{steps}RUN cat /f1 /f80 > /both\n"));
+    let out = h.path("oci");
+    let dest = format!("type=oci,dest={}", out.display());
+    let run = h.run(&["build", "-q", "-t", "run:1", "--output", &dest, "."]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    if std::env::var_os("HOIST_OVERLAY").is_none_or(|v| v != "0") {
+        assert!(
+            stderr.contains("cannot mount an overlay rootfs"),
+            "{stderr}"
+        );
+    }
+    let tree = unpack(&out, "1");
+    content(&tree, "f1", "1\n");
+    content(&tree, "f80", "80\n");
+    content(&tree, "both", "1\n80\n");
+    assert_eq!(layer_entries(&out).len(), 4 + 80 + 1);
+}
+
 #[test]
 fn failing_run_names_the_step_and_shows_its_output() {
     // SHELL applies: with `-e` the failing subshell ends the step.
@@ -556,7 +583,7 @@ fn rerun(mut c: Command, what: &str) {
         .nth(1)
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse::<usize>().ok());
-    assert_eq!(passed, Some(15), "{text}");
+    assert_eq!(passed, Some(16), "{text}");
 }
 
 /// The tests above again with `HOIST_OVERLAY=0`: RUN on a copied rootfs with

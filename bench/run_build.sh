@@ -6,9 +6,11 @@
 #   HOIST=/path/to/hoist RUNS=5 bench/run_build.sh
 #
 # hoist is $HOIST, else $CARGO_TARGET_DIR/release/hoist, else target/release/hoist.
-# 1. busybox base + 5 RUN steps creating ~50 MB (random data, so compression
-#    cannot cheat), modifying and deleting some of it.
+# 1. busybox base + 5 RUN steps creating ~50 MB of random data (incompressible:
+#    hoist stores such blocks instead of deflating them), modifying and deleting
+#    some of it.
 # 2. snapshot cost: a one-file RUN on a base image with ~20,000 files.
+# 3. `hoist run` of that base vs buildah from + run + rm.
 # Needs: busybox-static, buildah, hyperfine; for --rootless, a user with
 # /etc/subuid and /etc/subgid ranges and newuidmap (package uidmap).
 set -euo pipefail
@@ -98,3 +100,8 @@ for mode in 1 0; do
       grep -E 'rootfs (snapshot|diff)' | sed -E "s/.*(rootfs [a-z]+).*elapsed=([^ ]+).*/overlay=$mode \\1 \\2/"
   done
 done
+
+echo "== 3. a throwaway container on that base: hoist run vs buildah from/run/rm =="
+hyperfine -w 1 -r "$RUNS" \
+  -n hoist-run "$HOIST run localhost/bench-base:1 -- cat /many/7/7" \
+  -n buildah-from-run-rm "c=\$($B from -q localhost/bench-base:1) && $B run --isolation chroot \$c -- cat /many/7/7 && $B rm \$c"

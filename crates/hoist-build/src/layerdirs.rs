@@ -36,6 +36,8 @@ struct LayerDir {
     /// `owners` file of an unpacked blob (rootless only).
     owners_file: Option<PathBuf>,
     owners: OnceCell<Option<OwnerTable>>,
+    /// A RUN step's upper directory in this build's work area (not yet in the store).
+    upper: bool,
 }
 
 impl LayerDir {
@@ -75,6 +77,7 @@ impl LayerDirs {
                 root: entry.join(ROOT),
                 owners_file: owners.is_file().then_some(owners),
                 owners: OnceCell::new(),
+                upper: false,
             });
         }
         Ok(self.stack())
@@ -96,7 +99,28 @@ impl LayerDirs {
             root: upper,
             owners_file: None,
             owners,
+            upper: true,
         });
+    }
+
+    /// Moves the upper directory of layer `index` (now written as `layer`) into the
+    /// store's unpacked area, so later builds on this image find it unpacked.
+    /// Only where the disk holds the image's owners (root, or root of the user
+    /// namespace): elsewhere the files may belong to ids the caller cannot remove.
+    pub(crate) fn publish(&mut self, store: &Store, index: usize, layer: &LayerRef) {
+        let Some(dir) = self.dirs.get_mut(index).filter(|d| d.upper) else {
+            return;
+        };
+        if !is_root() {
+            return;
+        }
+        match publish_upper(store, &dir.root, layer) {
+            Ok(entry) => {
+                dir.root = entry.join(ROOT);
+                dir.upper = false;
+            }
+            Err(e) => tracing::debug!(digest = %layer.digest, error = %e, "upper not kept"),
+        }
     }
 
     /// The image's owner of `path` as found in layer `top_index` of [`Self::stack`].
@@ -126,6 +150,64 @@ fn unpack(store: &Store, layer: &LayerRef) -> Result<PathBuf, BuildError> {
     let entry = store.commit_unpacked(&layer.digest, tmp)?;
     tracing::debug!(digest = %layer.digest, elapsed = ?started.elapsed(), "layer unpacked");
     Ok(entry)
+}
+
+/// Publishes a RUN step's upper directory as the unpacked entry of its layer,
+/// without overlayfs's own bookkeeping xattrs.
+fn publish_upper(store: &Store, upper: &Path, layer: &LayerRef) -> Result<PathBuf, BuildError> {
+    if let Some(entry) = store.unpacked(&layer.digest) {
+        hoist_store::remove_tree(upper);
+        return Ok(entry);
+    }
+    strip_overlay_xattrs(upper);
+    let tmp = store.unpacking_dir()?;
+    let root = tmp.path().join(ROOT);
+    fs::rename(upper, &root).map_err(|source| BuildError::Io {
+        what: "move into the store",
+        path: upper.to_path_buf(),
+        source,
+    })?;
+    Ok(store.commit_unpacked(&layer.digest, tmp)?)
+}
+
+/// Removes `user.overlay.*` xattrs other than the opaque marker (origin, impure:
+/// they describe this mount, not the layer), and fifos, sockets and devices other
+/// than whiteouts (layers leave them out).
+fn strip_overlay_xattrs(dir: &Path) {
+    let clean = |p: &Path| {
+        let mut names = vec![0u8; 1024];
+        let Ok(n) = rustix::fs::llistxattr(p, &mut names) else {
+            return;
+        };
+        for name in names[..n].split(|b| *b == 0).filter(|n| !n.is_empty()) {
+            if name.starts_with(b"user.overlay.")
+                && name != hoist_layer::overlay::OPAQUE_XATTR.as_bytes()
+            {
+                let _ = rustix::fs::lremovexattr(p, name);
+            }
+        }
+    };
+    clean(dir);
+    let Ok(list) = fs::read_dir(dir) else { return };
+    for e in list.flatten() {
+        let p = e.path();
+        let Ok(meta) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let t = meta.file_type();
+        if !(t.is_dir()
+            || t.is_file()
+            || t.is_symlink()
+            || hoist_layer::overlay::is_whiteout(&meta))
+        {
+            let _ = fs::remove_file(&p);
+            continue;
+        }
+        clean(&p);
+        if t.is_dir() {
+            strip_overlay_xattrs(&p);
+        }
+    }
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<(), BuildError> {

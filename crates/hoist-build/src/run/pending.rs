@@ -132,6 +132,10 @@ fn finish_oldest(env: &RunEnv<'_>, st: &mut StageState) -> Result<(), BuildError
         .join()
         .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     written.report(env.reporter);
+    if !p.in_place {
+        let index = st.layers.len();
+        st.fs.dirs.publish(env.store, index, &written.layer);
+    }
     finish(st, written.layer);
     Ok(())
 }

@@ -14,8 +14,8 @@ use std::sync::OnceLock;
 use hoist_layer::diff::IdRemap;
 use hoist_oci::{ImageConfig, Platform, Reference};
 use hoist_sandbox::{
-    Capabilities, EtcFiles, ExitStatus, IdMap, Isolation, MountSpec, Network, Overlay, RunSpec,
-    SUBID_COUNT, Stdio,
+    Capabilities, EtcFiles, ExitStatus, IdMap, Isolation, MountSpec, Network, RunSpec, SUBID_COUNT,
+    Stdio,
 };
 use hoist_store::Store;
 
@@ -197,17 +197,9 @@ pub fn run_container(store: &Store, opts: &ContainerOptions) -> Result<ExitStatu
             isolation,
             &reference,
         )?;
-        let dirs = throwaway_dirs(scratch.path())?;
-        spec.rootfs = dirs.join("merged");
-        spec.overlay = Some(Overlay {
-            lower: if stack.dirs().is_empty() {
-                vec![dirs.join("empty")]
-            } else {
-                stack.dirs().to_vec()
-            },
-            upper: dirs.join("upper"),
-            work: dirs.join("work"),
-        });
+        let dirs = scratch.path().join("overlay");
+        crate::layerdirs::make_overlay_dirs(&dirs)?;
+        crate::layerdirs::overlay_rootfs(&mut spec, &stack, &dirs);
         tracing::debug!(image = %reference, argv = ?spec.argv, ?isolation, "running container on an overlay");
         let outcome = hoist_sandbox::run(&spec);
         hoist_store::remove_tree(&dirs);
@@ -245,28 +237,6 @@ pub fn run_container(store: &Store, opts: &ContainerOptions) -> Result<ExitStatu
         source: Box::new(source),
     })?;
     Ok(outcome.status)
-}
-
-/// `upper`, `work`, `merged` and `empty` directories for an overlay under `dir`.
-fn throwaway_dirs(dir: &Path) -> Result<PathBuf, BuildError> {
-    use std::os::unix::fs::PermissionsExt;
-    let base = dir.join("overlay");
-    for (name, mode) in [
-        ("upper", 0o755),
-        ("work", 0o700),
-        ("merged", 0o755),
-        ("empty", 0o755),
-    ] {
-        let p = base.join(name);
-        fs::create_dir_all(&p)
-            .and_then(|()| fs::set_permissions(&p, fs::Permissions::from_mode(mode)))
-            .map_err(|source| BuildError::Io {
-                what: "create",
-                path: p.clone(),
-                source,
-            })?;
-    }
-    Ok(base)
 }
 
 /// The run spec of a container, but for where its rootfs is.

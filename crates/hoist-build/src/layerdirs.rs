@@ -238,3 +238,41 @@ pub(crate) fn user_xattrs(dir: &Path) -> bool {
         }
     })
 }
+
+/// Makes `dir` with the `upper`, `work`, `merged` (mount point) and `empty`
+/// directories of an overlay rootfs.
+pub(crate) fn make_overlay_dirs(dir: &Path) -> Result<(), BuildError> {
+    use std::os::unix::fs::PermissionsExt;
+    for (name, mode) in [
+        ("upper", 0o755),
+        ("work", 0o700),
+        ("merged", 0o755),
+        ("empty", 0o755),
+    ] {
+        let p = dir.join(name);
+        fs::create_dir_all(&p)
+            .and_then(|()| fs::set_permissions(&p, fs::Permissions::from_mode(mode)))
+            .map_err(|source| BuildError::Io {
+                what: "create",
+                path: p.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}
+
+/// Points `spec` at an overlay of `stack` over the directories made by
+/// [`make_overlay_dirs`] in `dir`.
+pub(crate) fn overlay_rootfs(spec: &mut hoist_sandbox::RunSpec, stack: &Stack, dir: &Path) {
+    spec.rootfs = dir.join("merged");
+    spec.overlay = Some(hoist_sandbox::Overlay {
+        // An image without layers (FROM scratch) still needs one lower.
+        lower: if stack.dirs().is_empty() {
+            vec![dir.join("empty")]
+        } else {
+            stack.dirs().to_vec()
+        },
+        upper: dir.join("upper"),
+        work: dir.join("work"),
+    });
+}

@@ -10,13 +10,12 @@
 //!   a walk after it give the changes.
 
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use hoist_layer::Entry;
 use hoist_layer::diff::{DiffOptions, IdRemap, Snapshot, SnapshotOptions, UpperOptions};
 use hoist_layer::overlay::Stack;
-use hoist_sandbox::{Overlay, RunSpec};
+use hoist_sandbox::RunSpec;
 use hoist_store::remove_tree;
 
 use super::{RunEnv, pending};
@@ -76,16 +75,7 @@ impl StepFs {
             .tempdir_in(env.work)
             .map_err(io("create a temp dir in", env.work))?
             .keep();
-        for (name, mode) in [
-            ("upper", 0o755),
-            ("work", 0o700),
-            ("merged", 0o755),
-            ("empty", 0o755),
-        ] {
-            let p = dir.join(name);
-            fs::create_dir(&p).map_err(io("create", &p))?;
-            fs::set_permissions(&p, fs::Permissions::from_mode(mode)).map_err(io("chmod", &p))?;
-        }
+        crate::layerdirs::make_overlay_dirs(&dir)?;
         Ok(Some(StepFs::Overlay { stack, dir }))
     }
 
@@ -102,17 +92,7 @@ impl StepFs {
         match self {
             StepFs::Flat { root, .. } => spec.rootfs = root.clone(),
             StepFs::Overlay { stack, dir } => {
-                spec.rootfs = dir.join("merged");
-                spec.overlay = Some(Overlay {
-                    // A stage without layers (FROM scratch) still needs one lower.
-                    lower: if stack.dirs().is_empty() {
-                        vec![dir.join("empty")]
-                    } else {
-                        stack.dirs().to_vec()
-                    },
-                    upper: dir.join("upper"),
-                    work: dir.join("work"),
-                });
+                crate::layerdirs::overlay_rootfs(spec, stack, dir);
             }
         }
     }

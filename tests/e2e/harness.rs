@@ -1,7 +1,7 @@
 //! Runs `hoist` in a scratch directory with its own store.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// A scratch workspace: a private store (`HOIST_ROOT`) and a work directory.
 pub struct Hoist {
@@ -17,15 +17,27 @@ impl Hoist {
         }
     }
 
+    /// `hoist ARGS` in the workspace: its own store, none of the machine's
+    /// registry credentials (an empty docker config, no podman auth file), and a
+    /// stdin that is not a terminal.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_hoist"));
         c.args(args)
             .current_dir(self.work.path())
             .env("HOIST_ROOT", self.root.path())
             .env("NO_COLOR", "1")
+            .env("DOCKER_CONFIG", self.path("docker"))
+            .env_remove("REGISTRY_AUTH_FILE")
+            .env_remove("XDG_RUNTIME_DIR")
             .env_remove("SOURCE_DATE_EPOCH")
-            .env_remove("HOIST_LOG");
+            .env_remove("HOIST_LOG")
+            .stdin(Stdio::null());
         c
+    }
+
+    /// Runs and expects success; returns stdout and stderr.
+    pub fn ok_both(&self, args: &[&str]) -> (String, String) {
+        succeed(self.command(args), args)
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
@@ -108,4 +120,28 @@ pub fn sha256_file(path: &Path) -> String {
     use sha2::Digest;
     let bytes = std::fs::read(path).expect("read file");
     hex::encode(sha2::Sha256::digest(&bytes))
+}
+
+/// Runs `c` (hoist `args`) and expects success; returns stdout and stderr.
+pub fn succeed(mut c: Command, args: &[&str]) -> (String, String) {
+    let out = c.output().expect("run hoist");
+    let (so, se) = texts(&out);
+    assert!(out.status.success(), "hoist {args:?} failed:\n{se}");
+    (so, se)
+}
+
+/// Runs `c` (hoist `args`) and expects failure; returns stderr.
+pub fn flunk(mut c: Command, args: &[&str]) -> String {
+    let out = c.output().expect("run hoist");
+    let (so, se) = texts(&out);
+    assert!(!out.status.success(), "hoist {args:?} succeeded:\n{so}{se}");
+    se
+}
+
+/// stdout and stderr as text.
+pub fn texts(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

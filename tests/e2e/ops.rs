@@ -2,12 +2,10 @@
 //! the real CNCF distribution registry, checked with skopeo and through the harness's
 //! recording proxy.
 
-use std::process::{Output, Stdio};
-
 use crate::registry::reg_harness::proxy::Proxy;
 use crate::registry::reg_harness::{Auth, PASSWORD, Registry, USER};
 
-use crate::harness::{Hoist, fixture, run_tool, tool};
+use crate::harness::{Hoist, fixture, flunk, run_tool, tool};
 
 /// Registries and a proxy, with the runtime their in-process parts run on.
 struct Live {
@@ -33,28 +31,12 @@ impl Live {
     }
 }
 
-/// Runs hoist with an empty docker config and stdin that is not a terminal.
-fn run(h: &Hoist, args: &[&str]) -> Output {
-    let mut c = h.command(args);
-    c.env("DOCKER_CONFIG", h.path("docker"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .stdin(Stdio::null());
-    c.output().expect("run hoist")
-}
-
 fn ok(h: &Hoist, args: &[&str]) -> (String, String) {
-    let out = run(h, args);
-    let so = String::from_utf8_lossy(&out.stdout).into_owned();
-    let se = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "hoist {args:?} failed:\n{se}");
-    (so, se)
+    h.ok_both(args)
 }
 
 fn fail(h: &Hoist, args: &[&str]) -> String {
-    let out = run(h, args);
-    let se = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!out.status.success(), "hoist {args:?} succeeded:\n{se}");
-    se
+    flunk(h.command(args), args)
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -6,11 +6,11 @@
 #[allow(unused_imports, clippy::duplicate_mod)]
 mod reg_harness;
 
-use std::process::Output;
+use std::process::{Command, Output};
 
 use reg_harness::{Auth, Registry};
 
-use crate::harness::{Hoist, run_tool, tool};
+use crate::harness::{Hoist, flunk, run_tool, succeed, texts, tool};
 
 /// The README's example plugin, built against WIT 0.1.1.
 fn example_wasm() -> std::path::PathBuf {
@@ -18,36 +18,24 @@ fn example_wasm() -> std::path::PathBuf {
         .join("../../fixtures/plugins/0.1.1/example-myreg.wasm")
 }
 
-/// Runs hoist with its config and caches inside the workspace.
+/// hoist with its config and caches inside the workspace.
+fn cmd(h: &Hoist, args: &[&str]) -> Command {
+    let mut c = h.command(args);
+    c.env("XDG_CONFIG_HOME", h.path("config"))
+        .env("XDG_CACHE_HOME", h.path("cache"));
+    c
+}
+
 fn run(h: &Hoist, args: &[&str]) -> Output {
-    h.command(args)
-        .env("XDG_CONFIG_HOME", h.path("config"))
-        .env("XDG_CACHE_HOME", h.path("cache"))
-        .env("DOCKER_CONFIG", h.path("docker"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .output()
-        .expect("run hoist")
+    cmd(h, args).output().expect("run hoist")
 }
 
 fn ok(h: &Hoist, args: &[&str]) -> (String, String) {
-    let out = run(h, args);
-    let (so, se) = texts(&out);
-    assert!(out.status.success(), "hoist {args:?} failed:\n{se}");
-    (so, se)
+    succeed(cmd(h, args), args)
 }
 
 fn fail(h: &Hoist, args: &[&str]) -> String {
-    let out = run(h, args);
-    let (so, se) = texts(&out);
-    assert!(!out.status.success(), "hoist {args:?} succeeded:\n{so}{se}");
-    se
-}
-
-fn texts(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    flunk(cmd(h, args), args)
 }
 
 fn sha256_file(p: &std::path::Path) -> String {

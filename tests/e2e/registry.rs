@@ -10,7 +10,7 @@ use std::process::{Output, Stdio};
 
 use reg_harness::{Auth, PASSWORD, Registry, USER};
 
-use crate::harness::{Hoist, fixture, read_json, run_tool, tool};
+use crate::harness::{Hoist, fixture, flunk, read_json, run_tool, texts, tool};
 
 /// A registry plus the runtime its in-process helpers (token server) run on; the hoist
 /// binary is driven from the test thread meanwhile.
@@ -38,14 +38,11 @@ fn config_path(h: &Hoist) -> std::path::PathBuf {
     h.path("docker/config.json")
 }
 
-/// Runs hoist with `DOCKER_CONFIG` pointing into the workspace, feeding `stdin`.
+/// Runs hoist in the workspace, feeding `stdin`.
 fn run_in(h: &Hoist, args: &[&str], stdin: &str) -> Output {
     use std::io::Write;
     let mut c = h.command(args);
-    c.env("DOCKER_CONFIG", h.path("docker"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .env_remove("XDG_RUNTIME_DIR")
-        .stdin(Stdio::piped())
+    c.stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = c.spawn().expect("spawn hoist");
@@ -56,24 +53,11 @@ fn run_in(h: &Hoist, args: &[&str], stdin: &str) -> Output {
 }
 
 fn ok_in(h: &Hoist, args: &[&str]) -> (String, String) {
-    let out = run_in(h, args, "");
-    let (so, se) = texts(&out);
-    assert!(out.status.success(), "hoist {args:?} failed:\n{se}");
-    (so, se)
+    h.ok_both(args)
 }
 
 fn fail_in(h: &Hoist, args: &[&str]) -> String {
-    let out = run_in(h, args, "");
-    let (so, se) = texts(&out);
-    assert!(!out.status.success(), "hoist {args:?} succeeded:\n{so}{se}");
-    se
-}
-
-fn texts(out: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    flunk(h.command(args), args)
 }
 
 fn login(h: &Hoist, host: &str) {
@@ -361,11 +345,7 @@ fn credential_helpers_run_only_when_allowed() {
         args.extend_from_slice(extra);
         args.push(ctx.as_str());
         let mut c = h.command(&args);
-        c.env("DOCKER_CONFIG", h.path("docker"))
-            .env("PATH", &path)
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("XDG_RUNTIME_DIR")
-            .stdin(Stdio::null());
+        c.env("PATH", &path);
         c.output().expect("run hoist")
     };
 

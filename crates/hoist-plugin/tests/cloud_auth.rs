@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::load;
+use common::{basic, kind, load};
 
 use hoist_plugin::{CredentialRequest, GuestErrorKind, Plugin, PluginCredential, PluginError};
 use sha2::{Digest, Sha256};
@@ -16,20 +16,6 @@ async fn ask(p: &Plugin, registry: &str) -> Result<PluginCredential, PluginError
         challenge: None,
     })
     .await
-}
-
-fn kind(r: Result<PluginCredential, PluginError>) -> GuestErrorKind {
-    match r {
-        Err(PluginError::Guest { kind, .. }) => kind,
-        other => panic!("expected a plugin error, got {other:?}"),
-    }
-}
-
-fn basic(u: &str, p: &str) -> PluginCredential {
-    PluginCredential::Basic {
-        username: u.into(),
-        password: p.into(),
-    }
 }
 
 fn header<'a>(req: &'a common::Seen, name: &str) -> Option<&'a str> {

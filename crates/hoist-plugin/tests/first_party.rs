@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::load;
+use common::{basic, kind, load};
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -20,20 +20,6 @@ async fn ask(p: &Plugin, registry: &str) -> Result<PluginCredential, PluginError
         challenge: None,
     })
     .await
-}
-
-fn kind(r: Result<PluginCredential, PluginError>) -> GuestErrorKind {
-    match r {
-        Err(PluginError::Guest { kind, .. }) => kind,
-        other => panic!("expected a plugin error, got {other:?}"),
-    }
-}
-
-fn basic(u: &str, p: &str) -> PluginCredential {
-    PluginCredential::Basic {
-        username: u.into(),
-        password: p.into(),
-    }
 }
 
 #[tokio::test]

@@ -7,7 +7,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hoist_plugin::{HostOptions, Plugin, PluginHost, PluginOrigin, PluginSettings, builtin};
+use hoist_plugin::{
+    GuestErrorKind, HostOptions, Plugin, PluginCredential, PluginError, PluginHost, PluginOrigin,
+    PluginSettings, builtin,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
@@ -144,4 +147,20 @@ pub fn load(host: &PluginHost, name: &str, grants: Option<&[&str]>) -> Plugin {
         settings.as_ref(),
     )
     .unwrap()
+}
+
+/// The kind of the guest error `r` must be.
+pub fn kind(r: Result<PluginCredential, PluginError>) -> GuestErrorKind {
+    match r {
+        Err(PluginError::Guest { kind, .. }) => kind,
+        other => panic!("expected a plugin error, got {other:?}"),
+    }
+}
+
+/// A basic credential.
+pub fn basic(u: &str, p: &str) -> PluginCredential {
+    PluginCredential::Basic {
+        username: u.into(),
+        password: p.into(),
+    }
 }

@@ -10,6 +10,7 @@ use hoist_registry::{BlobPush, Client};
 use hoist_store::Store;
 use tokio::task::JoinSet;
 
+use crate::pull::put_exact;
 use crate::sink::{SyncSink, commit_blob};
 use crate::source::{Document, ImageSource};
 use crate::{TransferError, join_all, parse_json};
@@ -274,18 +275,6 @@ pub async fn copy_to_store(
         store.set_name(n, &plan.top.descriptor())?;
     }
     Ok(summarize(&plan, &outcomes))
-}
-
-fn put_exact(store: &Store, expected: &Digest, bytes: &[u8]) -> Result<(), TransferError> {
-    let (d, _) = store.put_blob(bytes)?;
-    if &d != expected {
-        return Err(hoist_store::StoreError::DigestMismatch {
-            expected: expected.clone(),
-            actual: d,
-        }
-        .into());
-    }
-    Ok(())
 }
 
 async fn store_blob(

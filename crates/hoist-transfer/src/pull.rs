@@ -217,7 +217,11 @@ pub(crate) fn is_foreign(mt: &MediaType) -> bool {
 
 /// Stores `bytes` and checks they hash to `expected` (they were verified on receipt;
 /// this guards the store against a mix-up of documents).
-fn put_exact(store: &Store, expected: &Digest, bytes: &[u8]) -> Result<(), TransferError> {
+pub(crate) fn put_exact(
+    store: &Store,
+    expected: &Digest,
+    bytes: &[u8],
+) -> Result<(), TransferError> {
     let (d, _) = store.put_blob(bytes)?;
     if &d != expected {
         return Err(hoist_store::StoreError::DigestMismatch {

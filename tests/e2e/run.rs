@@ -359,7 +359,7 @@ fn rerun(mut c: Command, what: &str) {
         .nth(1)
         .and_then(|r| r.split(' ').next())
         .and_then(|n| n.parse::<usize>().ok());
-    assert_eq!(passed, Some(16), "{text}");
+    assert_eq!(passed, Some(17), "{text}");
 }
 
 /// The tests above again with `HOIST_OVERLAY=0`: RUN on a copied rootfs with

@@ -91,10 +91,13 @@ impl LayerDirs {
     /// Adds a RUN step's upper directory as the next layer; `entries` are the
     /// layer's entries (their owners are the image's).
     pub(crate) fn push_upper(&mut self, upper: PathBuf, entries: &[Entry]) {
-        let mut table = OwnerTable::new();
-        table.apply_entries(entries);
+        // Looked up only when the disk does not hold the image's owners.
         let owners = OnceCell::new();
-        let _ = owners.set(Some(table));
+        let _ = owners.set((!is_root()).then(|| {
+            let mut table = OwnerTable::new();
+            table.apply_entries(entries);
+            table
+        }));
         self.dirs.push(LayerDir {
             root: upper,
             owners_file: None,

@@ -53,4 +53,4 @@ pub use spec::{
     RunOutcome, RunSpec, Stdio, UserSpec,
 };
 pub use sys::{FileKind, MountFlags, Namespaces, Syscall};
-pub use userns::{in_user_namespace, reexec_in_user_namespace};
+pub use userns::reexec_in_user_namespace;

@@ -30,11 +30,6 @@ const MARKER: &str = "_HOIST_USERNS";
 const READY_FD: i32 = 5;
 const GO_FD: i32 = 6;
 
-/// True when this process runs in the user namespace set up here.
-pub fn in_user_namespace() -> bool {
-    std::env::var_os(MARKER).is_some_and(|v| v == "inside")
-}
-
 /// In the parent: re-executes this program in a user namespace with the
 /// subordinate ids mapped and returns its exit code (128 + signal when killed);
 /// `None` when not applicable (root, already inside, no ranges or helpers, or the

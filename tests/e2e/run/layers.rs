@@ -252,3 +252,25 @@ fn too_many_layers_for_an_overlay_switch_to_a_copied_rootfs() {
     content(&tree, "both", "1\n80\n");
     assert_eq!(layer_entries(&out).len(), 4 + 80 + 1);
 }
+
+/// COPY and WORKDIR into directories the image has keep them as the image has
+/// them: `/tmp` stays 1777 in those layers instead of becoming root's 0755.
+#[test]
+fn copy_and_workdir_keep_the_image_parent_dirs() {
+    let h = workspace("COPY passwd /tmp/p\nWORKDIR /tmp/w\n");
+    let out = build(&h, &[]);
+    let layers = layer_entries(&out);
+    for layer in &layers[layers.len() - 2..] {
+        let tmp = layer
+            .iter()
+            .find(|e| e.3 == "tmp/")
+            .unwrap_or_else(|| panic!("tmp/ not in {layer:#?}"));
+        assert_eq!(
+            (tmp.0.as_str(), tmp.1, tmp.2),
+            ("drwxrwxrwt", 0, 0),
+            "{layer:#?}"
+        );
+    }
+    let tree = unpack(&out, "1");
+    assert_eq!(tree["tmp"].mode, 0o1777);
+}
